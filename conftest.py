@@ -1,0 +1,60 @@
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from organizations.tests.factories import OrganizationFactory, UserFactory
+
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` run only when the database is PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def client_for(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def user(organization):
+    return UserFactory(organization=organization)
+
+
+@pytest.fixture
+def api(user):
+    """An API client authenticated with a real access token of `user`."""
+    return client_for(user)
+
+
+@pytest.fixture
+def other_organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def other_user(other_organization):
+    return UserFactory(organization=other_organization)
+
+
+@pytest.fixture
+def other_api(other_user):
+    return client_for(other_user)
+
+
+@pytest.fixture
+def anonymous():
+    return APIClient()

@@ -1,0 +1,31 @@
+from rest_framework import serializers
+
+from customers.models import Customer
+from leadsite.api import TimestampField
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    organizationId = serializers.UUIDField(source="organization_id", read_only=True)
+    companyName = serializers.CharField(source="company_name", max_length=255)
+    customerId = serializers.CharField(source="customer_number", read_only=True)
+    contactEmail = serializers.EmailField(source="contact_email", required=False, allow_null=True, allow_blank=True)
+    contactPhone = serializers.CharField(
+        source="contact_phone", max_length=50, required=False, allow_null=True, allow_blank=True
+    )
+    createdAt = TimestampField(source="created_at", read_only=True)
+    updatedAt = TimestampField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "organizationId",
+            "companyName",
+            "customerId",
+            "contactEmail",
+            "contactPhone",
+            "status",
+            "createdAt",
+            "updatedAt",
+        ]
+        read_only_fields = ["id"]

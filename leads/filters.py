@@ -1,0 +1,69 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from leads.models import Lead, LeadStatus
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0); anything else is an error instead of being silently ignored."""
+
+    TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(f"'{value}' is not a boolean; use true or false.")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class StatusListField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return []
+        statuses = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [s for s in statuses if s not in LeadStatus.values]
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown status {', '.join(repr(s) for s in unknown)}. Use: {', '.join(LeadStatus.values)}."
+            )
+        return statuses
+
+
+class StatusListFilter(django_filters.Filter):
+    field_class = StatusListField
+
+    def filter(self, qs, value):
+        return qs.filter(status__in=value) if value else qs
+
+
+class LeadFilter(django_filters.FilterSet):
+    status = StatusListFilter(help_text="One status or several, comma-separated.")
+    source = django_filters.CharFilter(field_name="source")
+    assignedTo = django_filters.UUIDFilter(field_name="assigned_to_id")
+    isActive = StrictBooleanFilter(field_name="is_active")
+    scoreMin = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
+    scoreMax = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+    createdAfter = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    createdBefore = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    lastContactedBefore = django_filters.IsoDateTimeFilter(field_name="last_contacted_at", lookup_expr="lt")
+    q = django_filters.CharFilter(method="search", help_text="Search in name, email and company.")
+
+    class Meta:
+        model = Lead
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value) | Q(company__icontains=value))

@@ -1,0 +1,129 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from organizations.models import Organization
+from organizations.scoping import OrganizationScopedQuerySet
+
+SCORE_MIN, SCORE_MAX = 0, 100
+# Scoring bands from the spec, inclusive on both ends.
+SCORE_BANDS = {"low": (0, 33), "medium": (34, 66), "high": (67, 100)}
+
+# API sort field -> model field. Each has an index (organization, field, id) in both directions.
+SORTABLE_FIELDS = {
+    "name": "name",
+    "email": "email",
+    "company": "company",
+    "source": "source",
+    "status": "status",
+    "score": "score",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "lastContactedAt": "last_contacted_at",
+}
+
+
+NULLABLE_SORT_FIELDS = {"email", "company", "source", "score", "last_contacted_at"}
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    QUALIFIED = "qualified", "Qualified"
+    UNQUALIFIED = "unqualified", "Unqualified"
+    CONVERTED = "converted", "Converted"
+
+
+def _sort_indexes():
+    """An index (organization, field, id) per sort the API offers, ties broken by id.
+
+    A nullable column sorts nulls last in both directions; PostgreSQL cannot serve
+    `DESC NULLS LAST` from this index backwards, so migration 0002 adds those indexes there.
+    """
+    return [
+        models.Index(fields=["organization", field, "id"], name=f"lead_{field.replace('_', '')[:12]}_idx")
+        for field in SORTABLE_FIELDS.values()
+    ]
+
+
+class Lead(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="leads")
+    name = models.CharField(max_length=255)
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    phone = models.CharField(max_length=50, null=True, blank=True)
+    company = models.CharField(max_length=255, null=True, blank=True)
+    source = models.CharField(max_length=100, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    score = models.SmallIntegerField(null=True, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_leads"
+    )
+    last_contacted_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(null=True, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    converted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    converted_customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="leads", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[choice.value for choice in LeadStatus]), name="lead_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=SCORE_MIN, score__lte=SCORE_MAX),
+                name="lead_score_0_100",
+            ),
+        ]
+        indexes = [
+            *_sort_indexes(),
+            models.Index(fields=["organization", "assigned_to"], name="lead_org_assignee_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class LeadHistory(models.Model):
+    """One entry per create, update, conversion, merge or delete of a lead."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        CONVERTED = "converted", "Converted"
+        MERGED = "merged", "Merged"
+        DELETED = "deleted", "Deleted"
+        REASSIGNED = "reassigned", "Reassigned"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # Not a foreign key: history outlives the lead it describes.
+    lead_id = models.UUIDField(db_index=False)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    # {"field": {"old": ..., "new": ...}} for updates; a summary for the other actions.
+    changes = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Where the change came from: api, admin, import.
+    via = models.CharField(max_length=20, default="api")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "lead_id", "-created_at"], name="leadhistory_lead_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.lead_id}"

@@ -1,0 +1,133 @@
+from rest_framework import serializers
+
+from customers.serializers import CustomerSerializer
+from leads.models import SCORE_MAX, SCORE_MIN, Lead, LeadStatus
+from leadsite.api import TimestampField
+from organizations.models import User
+
+OPTIONAL_TEXT_FIELDS = ("email", "phone", "company", "source", "notes")
+STATUSES_ON_CREATE = [s.value for s in LeadStatus if s != LeadStatus.CONVERTED]
+
+
+class OrganizationUserField(serializers.PrimaryKeyRelatedField):
+    """A user id that must name an active user of the request's organization."""
+
+    default_error_messages = {
+        "does_not_exist": "No active user with id '{pk_value}' in your organization.",
+        "incorrect_type": "Must be a user id (UUID), not {data_type}.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(pk_field=serializers.UUIDField(), **kwargs)
+
+    def get_queryset(self):
+        organization = self.context["organization"]
+        return User.objects.for_organization(organization).filter(is_active=True)
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    """A lead as the spec shows it, camelCase in and out.
+
+    These are the rules for a lead's fields wherever leads are written (API and importer).
+    The organization is never read from the body; the caller passes it in the context.
+    """
+
+    organizationId = serializers.UUIDField(source="organization_id", read_only=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_null=True, allow_blank=True)
+    status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
+    score = serializers.IntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX, required=False, allow_null=True)
+    assignedTo = OrganizationUserField(source="assigned_to", required=False, allow_null=True)
+    lastContactedAt = TimestampField(source="last_contacted_at", required=False, allow_null=True)
+    customFields = serializers.JSONField(source="custom_fields", required=False)
+    isActive = serializers.BooleanField(source="is_active", required=False)
+    createdAt = TimestampField(source="created_at", read_only=True)
+    updatedAt = TimestampField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "organizationId",
+            "name",
+            "email",
+            "phone",
+            "company",
+            "source",
+            "status",
+            "score",
+            "assignedTo",
+            "lastContactedAt",
+            "notes",
+            "customFields",
+            "isActive",
+            "createdAt",
+            "updatedAt",
+        ]
+        read_only_fields = ["id"]
+        extra_kwargs = {
+            field: {"required": False, "allow_null": True, "allow_blank": True}
+            for field in ("phone", "company", "source", "notes")
+        }
+
+    def validate_status(self, value):
+        if self.instance is None and value == LeadStatus.CONVERTED:
+            raise serializers.ValidationError(
+                "A lead cannot be created as 'converted'; create it, then use convert-to-customer."
+            )
+        return value
+
+    def validate_customFields(self, value):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
+    def validate(self, attrs):
+        for field in OPTIONAL_TEXT_FIELDS:
+            if attrs.get(field) == "":
+                attrs[field] = None
+        return attrs
+
+
+class LeadBySourceSerializer(serializers.ModelSerializer):
+    createdAt = TimestampField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = ["id", "name", "email", "source", "status", "score", "createdAt"]
+        read_only_fields = fields
+
+
+class LeadByAssigneeSerializer(serializers.ModelSerializer):
+    assignedTo = serializers.UUIDField(source="assigned_to_id", read_only=True)
+    lastContactedAt = TimestampField(source="last_contacted_at", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = ["id", "name", "assignedTo", "status", "score", "lastContactedAt"]
+        read_only_fields = fields
+
+
+class ScoreDistributionSerializer(serializers.Serializer):
+    low = serializers.IntegerField()
+    medium = serializers.IntegerField()
+    high = serializers.IntegerField()
+
+
+class TopScorerSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    score = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=LeadStatus.choices)
+
+
+class ScoringStatsSerializer(serializers.Serializer):
+    averageScore = serializers.FloatField(allow_null=True)
+    scoreDistribution = ScoreDistributionSerializer()
+    topScorers = TopScorerSerializer(many=True)
+
+
+class ConvertResponseSerializer(serializers.Serializer):
+    customerId = serializers.UUIDField()
+    customer = CustomerSerializer()

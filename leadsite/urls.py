@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from leads.views import LeadViewSet
+from leadsite.errors import not_found_view
+from organizations.views import LoginView, LogoutView, RefreshView
+
+
+class OptionalSlashRouter(SimpleRouter):
+    """The spec's paths have no trailing slash; accept both forms without redirecting."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("leads", LeadViewSet, basename="lead")
+
+urlpatterns = [
+    re_path(r"^auth/token/?$", LoginView.as_view(), name="token"),
+    re_path(r"^auth/token/refresh/?$", RefreshView.as_view(), name="token-refresh"),
+    re_path(r"^auth/logout/?$", LogoutView.as_view(), name="logout"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+    path("", include(router.urls)),
+    # Anything else is a JSON 404, also with DEBUG on (where handler404 is not used).
+    re_path(r"^", not_found_view),
+]
+
+handler404 = "leadsite.errors.not_found_view"
+handler500 = "leadsite.errors.server_error_view"

@@ -1,0 +1,101 @@
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from organizations.scoping import OrganizationScopedQuerySet
+
+
+class Organization(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    is_active = models.BooleanField(default=True)
+    # The last customer number handed out (CUST-001, CUST-002, ...); only ever incremented
+    # under a row lock by customers.services.next_customer_number.
+    last_customer_number = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class UserQuerySet(OrganizationScopedQuerySet):
+    pass
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        # Log in by email case-insensitively; emails are stored as entered.
+        return self.get(email__iexact=username)
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("Users need an email address.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Organization admin"
+        SALES_REP = "sales_rep", "Sales rep"
+        READ_ONLY = "read_only", "Read-only member"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # unique=True for Django's auth checks; the Lower() constraint makes it case-insensitive.
+    email = models.EmailField(max_length=254, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    # Only platform superusers may lack an organization (enforced by a CHECK constraint).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="users", null=True, blank=True
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.SALES_REP)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(organization__isnull=False) | models.Q(is_superuser=True),
+                name="user_has_organization_unless_superuser",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["admin", "sales_rep", "read_only"]),
+                name="user_role_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "email"], name="user_org_email_idx")]
+
+    def __str__(self):
+        return self.email
