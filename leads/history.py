@@ -1,0 +1,37 @@
+"""Lead history: who did what to a lead, and when. Written by the services, never by views.
+
+`changes` for an update is {"field": {"old": ..., "new": ...}} with API (camelCase) field
+names and JSON-ready values. Entries are written with bulk_create, never one query per field
+or per lead.
+"""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from leads.models import LeadHistory
+
+Action = LeadHistory.Action
+
+
+def json_ready(value):
+    """Turn a model value (UUID, datetime, model instance) into what JSON stores."""
+    if hasattr(value, "pk"):
+        value = value.pk
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def history_entry(*, lead, action, actor=None, via="api", changes=None) -> LeadHistory:
+    """An unsaved entry; pass a list of them to `record_history`."""
+    return LeadHistory(
+        organization_id=lead.organization_id,
+        lead_id=lead.pk,
+        action=action,
+        actor=actor if getattr(actor, "pk", None) else None,
+        via=via,
+        changes=changes or {},
+    )
+
+
+def record_history(entries) -> None:
+    LeadHistory.objects.bulk_create(list(entries), batch_size=1000)
