@@ -3,6 +3,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from organizations.models import User
 from organizations.tests.factories import OrganizationFactory, UserFactory
 
 PASSWORD = "correct-horse-battery"
@@ -31,7 +32,8 @@ def organization(db):
 
 @pytest.fixture
 def user(organization):
-    return UserFactory(organization=organization)
+    """The organization's admin: may do everything in its organization."""
+    return UserFactory(organization=organization, role=User.Role.ADMIN)
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def other_organization(db):
 
 @pytest.fixture
 def other_user(other_organization):
-    return UserFactory(organization=other_organization)
+    return UserFactory(organization=other_organization, role=User.Role.ADMIN)
 
 
 @pytest.fixture
