@@ -7,6 +7,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from leadsite.api import ErrorSerializer
+from organizations.permissions import IsOrganizationMember
 
 AUTH_ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
@@ -51,6 +52,9 @@ class LogoutSerializer(serializers.Serializer):
 
 class LogoutView(APIView):
     """Revoke a refresh token: it can no longer be used to obtain access tokens."""
+
+    # Every member may log out, read-only ones included.
+    permission_classes = [IsOrganizationMember]
 
     @extend_schema(request=LogoutSerializer, responses={204: None, **AUTH_ERRORS})
     def post(self, request):
