@@ -1,6 +1,7 @@
 """One error format for every response: {"error": ..., "details": [{"message": ..., "field": ...}]}."""
 
 import logging
+import math
 from http import HTTPStatus
 
 from django.conf import settings
@@ -78,7 +79,7 @@ def api_exception_handler(exc, context):
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+        headers["Retry-After"] = str(math.ceil(exc.wait))
 
     details = flatten_errors(exc.detail)
     for item in details:

@@ -7,6 +7,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from leadsite.api import ErrorSerializer
+from leadsite.throttling import LoginAccountThrottle, LoginIPThrottle
 from organizations.permissions import IsOrganizationMember
 
 AUTH_ERRORS = {
@@ -31,10 +32,14 @@ class BearerChallengeMixin:
 class LoginView(BearerChallengeMixin, TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 
+    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
+
 
 @extend_schema(responses={200: TokenPairSerializer, **AUTH_ERRORS})
 class RefreshView(BearerChallengeMixin, TokenRefreshView):
     """Exchange a refresh token for a new access token and a new refresh token (rotation)."""
+
+    throttle_classes = [LoginIPThrottle]
 
 
 class LogoutSerializer(serializers.Serializer):

@@ -112,6 +112,25 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "leadsite.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["leadsite.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("THROTTLE_RATE_USER", "1200/minute"),
+        "login_ip": os.environ.get("THROTTLE_RATE_LOGIN_IP", "60/minute"),
+        "login_account": os.environ.get("THROTTLE_RATE_LOGIN_ACCOUNT", "10/minute"),
+    },
+    # The client IP is the address that connected, unless NUM_PROXIES trusted proxies add X-Forwarded-For
+    # (without this a client could pick its own IP for the throttles).
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
+}
+
+# Throttle counters live in the cache. The default is per process: with several processes or machines set
+# REDIS_URL (and install the `redis` package) so they share the counts.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        if os.environ.get("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 SIMPLE_JWT = {

@@ -1,0 +1,54 @@
+"""Rate limits. Counters live in the default cache; rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].
+
+The rates are read on every request (not once at import as DRF does), so tests can change them
+with override_settings.
+"""
+
+import hashlib
+
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class RateFromSettingsMixin:
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+    def allow_request(self, request, view):
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+
+class UserRateThrottle(RateFromSettingsMixin, SimpleRateThrottle):
+    """Every API request, counted per user (per client IP before authentication)."""
+
+    scope = "user"
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        ident = f"user-{user.pk}" if user and user.is_authenticated else f"ip-{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class LoginIPThrottle(RateFromSettingsMixin, SimpleRateThrottle):
+    """Login and refresh attempts from one client IP."""
+
+    scope = "login_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginAccountThrottle(RateFromSettingsMixin, SimpleRateThrottle):
+    """Login attempts for one account (email, case-insensitively), from wherever they come."""
+
+    scope = "login_account"
+
+    def get_cache_key(self, request, view):
+        data = request.data if isinstance(request.data, dict) else {}
+        email = data.get("email")
+        if not isinstance(email, str) or not email.strip():
+            return None  # Nothing to count; the login itself answers 400.
+        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
