@@ -37,5 +37,14 @@ format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+# Production serving: needs SECRET_KEY (50+ random characters) and usually DATABASE_URL in the environment.
+serve: export DJANGO_SETTINGS_MODULE = leadsite.settings.production
+serve: export HOST := $(HOST)
+serve: export PORT := $(PORT)
+serve: install
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py migrate --noinput -v0
+	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -25,6 +25,12 @@ class Conflict(exceptions.APIException):
         self.extra = extra or {}
 
 
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable; try again shortly."
+    default_code = "service_unavailable"
+
+
 def error_body(status_code, details):
     return {"error": HTTPStatus(status_code).phrase, "details": details}
 

@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from leads.views import LeadViewSet
 from leadsite.errors import not_found_view
+from leadsite.health import HealthView, ReadyView
 from organizations.views import LoginView, LogoutView, RefreshView
 
 
@@ -23,6 +24,8 @@ urlpatterns = [
     re_path(r"^auth/token/?$", LoginView.as_view(), name="token"),
     re_path(r"^auth/token/refresh/?$", RefreshView.as_view(), name="token-refresh"),
     re_path(r"^auth/logout/?$", LogoutView.as_view(), name="logout"),
+    re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
+    re_path(r"^readyz/?$", ReadyView.as_view(), name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
