@@ -1,7 +1,10 @@
 from django.db import transaction
 from django.db.models import F
+from rest_framework.exceptions import NotFound
 
 from customers.models import Customer
+from leads.history import Action, history_entry, record_history
+from leads.models import Lead
 from organizations.models import Organization
 
 
@@ -26,3 +29,40 @@ def customer_create(*, organization_id, company_name, contact_email=None, contac
         contact_email=contact_email,
         contact_phone=contact_phone,
     )
+
+
+@transaction.atomic
+def customer_attach_contact(*, customer: Customer, organization_id, email=None, phone=None) -> Customer:
+    """Lock the customer (of `organization_id`) and fill only its empty contact fields from a converted lead."""
+    try:
+        customer = Customer.objects.for_organization(organization_id).select_for_update().get(pk=customer.pk)
+    except Customer.DoesNotExist:
+        raise NotFound({"customerId": ["No customer with this id in your organization."]}) from None
+    data = {}
+    if not customer.contact_email and email:
+        data["contact_email"] = email
+    if not customer.contact_phone and phone:
+        data["contact_phone"] = phone
+    if data:
+        customer_update(customer=customer, user=None, data=data)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, user, data: dict) -> Customer:
+    """Apply validated data (model field names), writing only the given fields."""
+    for field, value in data.items():
+        setattr(customer, field, value)
+    customer.save(update_fields=[*data.keys(), "updated_at"])
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer, user, via: str = "api") -> None:
+    """Delete a customer. Its converted leads stay converted, unlinked, with a history entry saying so."""
+    leads = list(Lead.objects.filter(converted_customer=customer).select_for_update().only("id", "organization_id"))
+    changes = {"convertedCustomerId": {"old": str(customer.pk), "new": None}}
+    record_history(
+        history_entry(lead=lead, action=Action.UPDATED, actor=user, via=via, changes=changes) for lead in leads
+    )
+    customer.delete()  # converted_customer is SET_NULL on the leads.

@@ -35,3 +35,24 @@ def history_entry(*, lead, action, actor=None, via="api", changes=None) -> LeadH
 
 def record_history(entries) -> None:
     LeadHistory.objects.bulk_create(list(entries), batch_size=1000)
+
+
+def api_name(field: str) -> str:
+    """The API (camelCase) name of a lead model field: assigned_to -> assignedTo."""
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def field_changes(lead, data: dict) -> dict:
+    """{apiName: {"old", "new"}} for the fields in `data` (model names) whose value differs from the lead's.
+
+    Reads foreign keys by their id column, so it costs no query.
+    """
+    changes = {}
+    for field, new in data.items():
+        attname = lead._meta.get_field(field).attname
+        old = getattr(lead, attname)
+        new_value = new.pk if hasattr(new, "pk") else new
+        if old != new_value:
+            changes[api_name(field)] = {"old": json_ready(old), "new": json_ready(new_value)}
+    return changes

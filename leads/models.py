@@ -2,7 +2,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from organizations.models import Organization
 from organizations.scoping import OrganizationScopedQuerySet
@@ -88,6 +89,8 @@ class Lead(models.Model):
         indexes = [
             *_sort_indexes(),
             models.Index(fields=["organization", "assigned_to"], name="lead_org_assignee_idx"),
+            # The duplicate check on create: LOWER(email) within the organization.
+            models.Index(F("organization"), Lower("email"), name="lead_org_email_lower_idx"),
         ]
 
     def __str__(self):

@@ -1,31 +1,102 @@
-"""Writes to leads. Views, the admin and the importer all call these; none writes leads itself."""
+"""Writes to leads. Views, the admin and the importer all call these; none writes leads itself.
 
-from django.db import transaction
+Every write records the lead's history in the same transaction, in one INSERT: `user` is who
+did it and `via` where it came from ("api", "admin", "import").
+"""
+
+from django.db import connection, transaction
 from django.utils import timezone
+from rest_framework.exceptions import NotFound, ValidationError
 
 from customers.models import Customer
-from customers.services import customer_create
-from leads.models import Lead, LeadStatus
+from customers.services import customer_attach_contact, customer_create
+from leads import selectors
+from leads.history import Action, api_name, field_changes, history_entry, json_ready, record_history
+from leads.models import Lead, LeadHistory, LeadStatus
 from leadsite.errors import Conflict
 
+# What the history of a created or deleted lead shows of it.
+SNAPSHOT_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "status",
+    "score",
+    "assigned_to",
+    "last_contacted_at",
+    "notes",
+    "custom_fields",
+    "is_active",
+    "converted_at",
+    "converted_customer",
+)
+# Fields a merge fills from the duplicates when the surviving lead has no value.
+MERGE_FILL_FIELDS = ("email", "phone", "company", "source", "assigned_to")
+
+
+def _snapshot(lead: Lead) -> dict:
+    """{apiName: value} of the lead's non-empty fields."""
+    values = {
+        api_name(field): json_ready(getattr(lead, Lead._meta.get_field(field).attname)) for field in SNAPSHOT_FIELDS
+    }
+    return {name: value for name, value in values.items() if value not in (None, "", {})}
+
+
+def _lock_email(organization_id, email: str) -> None:
+    """On PostgreSQL, serialize creations with the same email so that two can't both pass the duplicate check."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            key = f"lead-email:{organization_id}:{email.lower()}"
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
 
 @transaction.atomic
-def lead_create(*, organization, user, data: dict) -> Lead:
-    """Create a lead from validated data (model field names)."""
-    return Lead.objects.create(organization=organization, **data)
+def lead_create(*, organization, user, data: dict, allow_duplicate: bool = False, via: str = "api") -> Lead:
+    """Create a lead from validated data (model field names).
 
-
-@transaction.atomic
-def lead_update(*, lead: Lead, user, data: dict) -> Lead:
-    """Apply validated data (model field names) to a lead, writing only the given fields."""
-    for field, value in data.items():
-        setattr(lead, field, value)
-    lead.save(update_fields=[*data.keys(), "updated_at"])
+    A lead whose email an existing lead of the organization already has (compared
+    case-insensitively) is refused with a Conflict naming that lead, unless `allow_duplicate`.
+    """
+    email = data.get("email")
+    if email and not allow_duplicate:
+        _lock_email(organization.pk, email)
+        existing = selectors.lead_with_email(organization=organization, email=email)
+        if existing is not None:
+            raise Conflict(
+                {"email": [f"A lead with the email '{email}' already exists."]},
+                extra={"existingLeadId": str(existing.pk)},
+            )
+    lead = Lead.objects.create(organization=organization, **data)
+    changes = {name: {"old": None, "new": value} for name, value in _snapshot(lead).items()}
+    record_history([history_entry(lead=lead, action=Action.CREATED, actor=user, via=via, changes=changes)])
     return lead
 
 
 @transaction.atomic
-def lead_delete(*, lead: Lead, user) -> None:
+def lead_update(*, lead: Lead, user, data: dict, via: str = "api") -> Lead:
+    """Apply validated data (model field names) to a lead, writing only the given fields.
+
+    The history entry lists each changed field with its old and new value; nothing changed, no entry.
+    """
+    changes = field_changes(lead, data)
+    for field, value in data.items():
+        setattr(lead, field, value)
+    lead.save(update_fields=[*data.keys(), "updated_at"])
+    if changes:
+        record_history([history_entry(lead=lead, action=Action.UPDATED, actor=user, via=via, changes=changes)])
+    return lead
+
+
+@transaction.atomic
+def lead_delete(*, lead: Lead, user, force: bool = False, via: str = "api") -> None:
+    """Delete a lead; a converted lead only with `force`. Its history stays."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status == LeadStatus.CONVERTED and not force:
+        raise Conflict("Lead has been converted to a customer; delete it with force=true if you are sure.")
+    changes = {name: {"old": value, "new": None} for name, value in _snapshot(lead).items()}
+    record_history([history_entry(lead=lead, action=Action.DELETED, actor=user, via=via, changes=changes)])
     lead.delete()
 
 
@@ -39,22 +110,123 @@ def _refuse_conversion(lead: Lead):
 
 
 @transaction.atomic
-def lead_convert_to_customer(*, lead: Lead, user) -> Customer:
-    """Create a customer from the lead and mark the lead converted, all or nothing.
+def lead_convert_to_customer(*, lead: Lead, user, customer: Customer | None = None, via: str = "api") -> Customer:
+    """Convert the lead into a new customer, or attach it to `customer` (same organization), all or nothing.
 
-    The lead row is locked first, so of two simultaneous conversions one waits and then
-    sees the lead already converted.
+    Attaching fills only the customer's empty contact fields. The lead row is locked first, then
+    the customer's, so of two simultaneous conversions of one lead the second sees it converted,
+    and two leads converted into one customer both keep their link.
     """
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     _refuse_conversion(lead)
-    customer = customer_create(
-        organization_id=lead.organization_id,
-        company_name=lead.company or lead.name,
-        contact_email=lead.email,
-        contact_phone=lead.phone,
-    )
-    lead.status = LeadStatus.CONVERTED
-    lead.converted_at = timezone.now()
-    lead.converted_customer = customer
-    lead.save(update_fields=["status", "converted_at", "converted_customer", "updated_at"])
+    if customer is None:
+        customer = customer_create(
+            organization_id=lead.organization_id,
+            company_name=lead.company or lead.name,
+            contact_email=lead.email,
+            contact_phone=lead.phone,
+        )
+    else:
+        customer = customer_attach_contact(
+            customer=customer, organization_id=lead.organization_id, email=lead.email, phone=lead.phone
+        )
+    data = {"status": LeadStatus.CONVERTED, "converted_at": timezone.now(), "converted_customer": customer}
+    changes = field_changes(lead, data)
+    for field, value in data.items():
+        setattr(lead, field, value)
+    lead.save(update_fields=[*data.keys(), "updated_at"])
+    record_history([history_entry(lead=lead, action=Action.CONVERTED, actor=user, via=via, changes=changes)])
     return customer
+
+
+def _is_empty(value) -> bool:
+    return value in (None, "", {})
+
+
+@transaction.atomic
+def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api") -> Lead:
+    """Fold duplicates (ids of leads of the lead's organization) into the lead and delete them.
+
+    The lead keeps its values and takes the duplicates' where it has none (the first duplicate
+    listed wins), the highest score, the latest contact date, all custom fields (its own win)
+    and all notes. The duplicates' history moves to the lead, so none is left pointing at a
+    deleted lead. A converted duplicate is refused: merge the others into it instead.
+    All rows are locked in id order, so concurrent merges cannot deadlock.
+    """
+    duplicate_ids = list(dict.fromkeys(duplicate_ids))
+    if not duplicate_ids:
+        raise ValidationError({"duplicateIds": ["Name at least one duplicate."]})
+    if lead.pk in duplicate_ids:
+        raise ValidationError({"duplicateIds": ["A lead cannot be merged into itself."]})
+    locked = Lead.objects.for_organization(lead.organization_id).filter(pk__in=[lead.pk, *duplicate_ids])
+    rows = {row.pk: row for row in locked.select_for_update().order_by("pk")}
+    if lead.pk not in rows:
+        raise NotFound("Lead not found.")
+    missing = [str(pk) for pk in duplicate_ids if pk not in rows]
+    if missing:
+        raise NotFound({"duplicateIds": [f"No lead with id {pk} in your organization." for pk in missing]})
+    lead, duplicates = rows[lead.pk], [rows[pk] for pk in duplicate_ids]
+    converted = [str(duplicate.pk) for duplicate in duplicates if duplicate.status == LeadStatus.CONVERTED]
+    if converted:
+        raise Conflict(
+            f"Lead {', '.join(converted)} has been converted to a customer; merge the others into it instead."
+        )
+
+    everyone = [lead, *duplicates]
+    data = {}
+    for field in MERGE_FILL_FIELDS:
+        attname = Lead._meta.get_field(field).attname
+        if _is_empty(getattr(lead, attname)):
+            values = [getattr(d, attname) for d in duplicates if not _is_empty(getattr(d, attname))]
+            if values:
+                data[attname] = values[0]
+    scores = [row.score for row in everyone if row.score is not None]
+    if scores:
+        data["score"] = max(scores)
+    contacted = [row.last_contacted_at for row in everyone if row.last_contacted_at is not None]
+    if contacted:
+        data["last_contacted_at"] = max(contacted)
+    custom_fields = {}
+    for row in reversed(everyone):
+        custom_fields.update(row.custom_fields or {})
+    data["custom_fields"] = custom_fields
+    notes = list(dict.fromkeys(row.notes.strip() for row in everyone if row.notes and row.notes.strip()))
+    data["notes"] = "\n\n".join(notes) or None
+
+    changes = field_changes(lead, data)
+    changes["mergedLeadIds"] = {"old": None, "new": [str(d.pk) for d in duplicates]}
+    for field, value in data.items():
+        setattr(lead, field, value)
+    lead.save(update_fields=[*data.keys(), "updated_at"])
+    LeadHistory.objects.for_organization(lead.organization_id).filter(lead_id__in=duplicate_ids).update(lead_id=lead.pk)
+    Lead.objects.filter(pk__in=duplicate_ids).delete()
+    record_history([history_entry(lead=lead, action=Action.MERGED, actor=user, via=via, changes=changes)])
+    return lead
+
+
+@transaction.atomic
+def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via: str = "api") -> int:
+    """Move from_user's leads (only those in `statuses` if given) to to_user; returns how many moved.
+
+    The leads are locked, updated in one UPDATE and their history written in one INSERT.
+    """
+    # NOTE(issue 3): reconstructed after an accidental overwrite of the issue 8 version; please review.
+    leads = Lead.objects.for_organization(organization).filter(assigned_to=from_user)
+    if statuses:
+        leads = leads.filter(status__in=statuses)
+    lead_ids = list(leads.select_for_update().order_by("pk").values_list("pk", flat=True))
+    if not lead_ids:
+        return 0
+    Lead.objects.filter(pk__in=lead_ids).update(assigned_to=to_user, updated_at=timezone.now())
+    changes = {"assignedTo": {"old": str(from_user.pk), "new": str(to_user.pk)}}
+    record_history(
+        history_entry(
+            lead=Lead(pk=pk, organization_id=organization.pk),
+            action=Action.REASSIGNED,
+            actor=user,
+            via=via,
+            changes=changes,
+        )
+        for pk in lead_ids
+    )
+    return len(lead_ids)
