@@ -1,3 +1,9 @@
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.permissions import SAFE_METHODS, AllowAny
+
+from leadsite.api import ErrorSerializer
+
 # The schema and docs pages keep their slash; every API route also answers without one.
 PATHS_WITH_SLASH = ("/api/",)
 
@@ -10,3 +16,50 @@ def drop_optional_slash_duplicates(endpoints):
             path = path.rstrip("/")
         cleaned.append((path, path_regex, method, callback))
     return cleaned
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Documents the error responses every view can give, so no endpoint forgets one.
+
+    Added where they can occur, unless the view documents the code itself: 400 (malformed body),
+    401 (needs a token), 403 (a role may be refused), 404 (a path naming an object), 413 (body too
+    large) and 429 (throttled, with Retry-After).
+    """
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code, description in self._error_responses():
+            if str(code) not in responses:
+                error = OpenApiResponse(ErrorSerializer, description=description)
+                responses[str(code)] = self._get_response_for_code(error, str(code), direction=direction)
+        return responses
+
+    def _error_responses(self):
+        from organizations.permissions import IsOrganizationAdmin, RolePermission
+
+        has_body = self.method in ("POST", "PUT", "PATCH")
+        permissions = self.view.get_permissions()
+        needs_token = any(not isinstance(permission, AllowAny) for permission in permissions)
+        refuses_roles = any(
+            isinstance(permission, IsOrganizationAdmin)
+            or (isinstance(permission, RolePermission) and self.method not in SAFE_METHODS)
+            for permission in permissions
+        )
+        candidates = [
+            (400, "Invalid input", has_body),
+            (401, "Missing or invalid token", needs_token),
+            (403, "Your role does not allow this action", refuses_roles),
+            (404, "Not found in your organization", "{" in self.path),
+            (413, "Request body too large", has_body),
+            (429, "Too many requests; retry after the Retry-After header's seconds", bool(self.view.get_throttles())),
+        ]
+        return [(code, description) for code, description, applies in candidates if applies]
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        if str(status_code) == "429":
+            headers["Retry-After"] = {
+                "schema": {"type": "integer", "minimum": 0},
+                "description": "Seconds to wait before retrying.",
+            }
+        return headers
