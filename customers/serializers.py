@@ -29,3 +29,19 @@ class CustomerSerializer(serializers.ModelSerializer):
             "updatedAt",
         ]
         read_only_fields = ["id"]
+
+
+class CustomerWithLeadsSerializer(CustomerSerializer):
+    """A customer as the customers API shows it: the convert response's fields plus the leads converted into it."""
+
+    status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
+    leadIds = serializers.PrimaryKeyRelatedField(source="leads", many=True, read_only=True)
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [*CustomerSerializer.Meta.fields, "leadIds"]
+
+    def validate(self, attrs):
+        for field in ("contact_email", "contact_phone"):
+            if attrs.get(field) == "":
+                attrs[field] = None
+        return attrs

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from customers.views import CustomerViewSet
 from leads.views import LeadViewSet
 from leadsite.errors import not_found_view
 from leadsite.health import HealthView, ReadyView
@@ -19,6 +20,7 @@ class OptionalSlashRouter(SimpleRouter):
 
 router = OptionalSlashRouter()
 router.register("leads", LeadViewSet, basename="lead")
+router.register("customers", CustomerViewSet, basename="customer")
 
 urlpatterns = [
     re_path(r"^auth/token/?$", LoginView.as_view(), name="token"),

@@ -1,0 +1,78 @@
+from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+
+from customers import services
+from customers.filters import CustomerFilter
+from customers.models import Customer
+from customers.serializers import CustomerWithLeadsSerializer
+from leads.models import Lead
+from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend
+from organizations.scoping import OrganizationScopedViewSetMixin
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
+    401: OpenApiResponse(ErrorSerializer, description="Missing or invalid token"),
+    404: OpenApiResponse(ErrorSerializer, description="Not found in your organization"),
+}
+SORTABLE_FIELDS = {
+    "companyName": "company_name",
+    "customerId": "customer_number",
+    "contactEmail": "contact_email",
+    "status": "status",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+}
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: CustomerWithLeadsSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(responses={200: CustomerWithLeadsSerializer, **ERRORS}),
+    update=extend_schema(
+        request=CustomerWithLeadsSerializer(partial=True),
+        responses={200: CustomerWithLeadsSerializer, **ERRORS},
+        description="Fields not sent keep their value, as with PATCH.",
+    ),
+    partial_update=extend_schema(responses={200: CustomerWithLeadsSerializer, **ERRORS}),
+    destroy=extend_schema(
+        responses={204: None, **ERRORS},
+        description="The leads converted into the customer stay converted, with their history, and are unlinked.",
+    ),
+)
+class CustomerViewSet(
+    OrganizationScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Customers are created by converting leads; here they are read, changed and deleted."""
+
+    queryset = Customer.objects.all()
+    serializer_class = CustomerWithLeadsSerializer
+    pagination_class = PageLimitPagination
+    filter_backends = [DjangoFilterBackend, SortBackend]
+    filterset_class = CustomerFilter
+    sort_fields = SORTABLE_FIELDS
+    default_sort_field, default_sort_order = "createdAt", "desc"
+    lookup_value_regex = "[^/]+"
+
+    def get_base_queryset(self):
+        # leadIds: one query per page for all the customers' leads, not one per customer.
+        leads = Lead.objects.only("id", "converted_customer_id").order_by("converted_at", "id")
+        return self.queryset.prefetch_related(Prefetch("leads", queryset=leads))
+
+    def update(self, request, *args, **kwargs):
+        # PUT is a partial update, as for leads.
+        kwargs["partial"] = True
+        return super().update(request, *args, **kwargs)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.customer_update(
+            customer=serializer.instance, user=self.request.user, data=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.customer_delete(customer=instance, user=self.request.user)
