@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from customers.serializers import CustomerSerializer
 from leads.models import SCORE_MAX, SCORE_MIN, Lead, LeadStatus
+from leads.validators import validate_custom_fields
 from leadsite.api import TimestampField
 from organizations.models import User
 
@@ -77,11 +78,7 @@ class LeadSerializer(serializers.ModelSerializer):
         return value
 
     def validate_customFields(self, value):
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return value
+        return validate_custom_fields(value)
 
     def validate(self, attrs):
         for field in OPTIONAL_TEXT_FIELDS:

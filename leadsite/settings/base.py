@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "leadsite.body_limit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +58,10 @@ ROOT_URLCONF = "leadsite.urls"
 WSGI_APPLICATION = "leadsite.wsgi.application"
 # The spec's paths have no trailing slash; the router accepts both forms, so never redirect.
 APPEND_SLASH = False
+
+# Larger request bodies are refused with a 413 (leadsite.body_limit); Django's form parsing uses the same limit.
+MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 TEMPLATES = [
     {
