@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "leadsite.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "leadsite.body_limit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
