@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.serializers import CustomerSerializer
@@ -128,3 +129,54 @@ class ScoringStatsSerializer(serializers.Serializer):
 class ConvertResponseSerializer(serializers.Serializer):
     customerId = serializers.UUIDField()
     customer = CustomerSerializer()
+
+
+class OrganizationMemberField(OrganizationUserField):
+    """A user id of the request's organization, active or not (leads of a departed rep can be moved away)."""
+
+    default_error_messages = {"does_not_exist": "No user with id '{pk_value}' in your organization."}
+
+    def get_queryset(self):
+        return User.objects.for_organization(self.context["organization"])
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string", "enum": LeadStatus.values}},
+            {"type": "string", "description": "One status or several, comma-separated."},
+        ]
+    }
+)
+class StatusListField(serializers.Field):
+    """A list of statuses, or a comma-separated string of them; [] for none."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = [part.strip() for part in data.split(",") if part.strip()]
+        if not isinstance(data, list) or not all(isinstance(status, str) for status in data):
+            raise serializers.ValidationError("Must be a list of statuses or a comma-separated string.")
+        unknown = [status for status in data if status not in LeadStatus.values]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown status {', '.join(repr(s) for s in unknown)}. Use: {', '.join(LeadStatus.values)}."
+            )
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class ReassignSerializer(serializers.Serializer):
+    fromUserId = OrganizationMemberField(help_text="The member whose leads move (may be deactivated).")
+    toUserId = OrganizationUserField(help_text="The active member who receives them.")
+    status = StatusListField(required=False, allow_null=True, help_text="Move only leads in these statuses.")
+
+    def validate(self, attrs):
+        if attrs["fromUserId"] == attrs["toUserId"]:
+            raise serializers.ValidationError({"toUserId": ["Must be another user than fromUserId."]})
+        return attrs
+
+
+class ReassignResponseSerializer(serializers.Serializer):
+    reassigned = serializers.IntegerField(min_value=0, help_text="How many leads moved.")

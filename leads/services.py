@@ -14,6 +14,7 @@ from leads import selectors
 from leads.history import Action, api_name, field_changes, history_entry, json_ready, record_history
 from leads.models import Lead, LeadHistory, LeadStatus
 from leadsite.errors import Conflict
+from organizations.models import User
 
 # What the history of a created or deleted lead shows of it.
 SNAPSHOT_FIELDS = (
@@ -208,9 +209,11 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api") -> Le
 def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via: str = "api") -> int:
     """Move from_user's leads (only those in `statuses` if given) to to_user; returns how many moved.
 
-    The leads are locked, updated in one UPDATE and their history written in one INSERT.
+    The leads are locked, updated in one UPDATE and their history written in one INSERT. `to_user`
+    is locked first, so a concurrent deactivation either waits for the move or makes it a 400.
     """
-    # NOTE(issue 3): reconstructed after an accidental overwrite of the issue 8 version; please review.
+    if not User.objects.select_for_update().filter(pk=to_user.pk, is_active=True).exists():
+        raise ValidationError({"toUserId": ["This user is inactive; leads can only move to an active user."]})
     leads = Lead.objects.for_organization(organization).filter(assigned_to=from_user)
     if statuses:
         leads = leads.filter(status__in=statuses)

@@ -14,6 +14,8 @@ from leads.serializers import (
     LeadByAssigneeSerializer,
     LeadBySourceSerializer,
     LeadSerializer,
+    ReassignResponseSerializer,
+    ReassignSerializer,
     ScoringStatsSerializer,
 )
 from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend, parse_positive_int
@@ -104,6 +106,29 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
         top = parse_positive_int(request.query_params, "top", default=5, maximum=50)
         stats = selectors.lead_scoring_stats(organization=self.organization, top=top)
         return Response(ScoringStatsSerializer(stats).data)
+
+    @extend_schema(
+        request=ReassignSerializer,
+        responses={
+            200: ReassignResponseSerializer,
+            **ERRORS,
+            403: OpenApiResponse(ErrorSerializer, description="Your role does not allow this action"),
+        },
+        description="Move every lead of one member (optionally only some statuses) to another active member.",
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def reassign(self, request):
+        serializer = ReassignSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        moved = services.lead_reassign(
+            organization=self.organization,
+            from_user=data["fromUserId"],
+            to_user=data["toUserId"],
+            statuses=data.get("status"),
+            user=request.user,
+        )
+        return Response(ReassignResponseSerializer({"reassigned": moved}).data)
 
     def _paginated(self, queryset, serializer_class):
         page = self.paginate_queryset(queryset)

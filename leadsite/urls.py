@@ -7,7 +7,7 @@ from customers.views import CustomerViewSet
 from leads.views import LeadViewSet
 from leadsite.errors import not_found_view
 from leadsite.health import HealthView, ReadyView
-from organizations.views import LoginView, LogoutView, RefreshView
+from organizations.views import LoginView, LogoutView, MeView, RefreshView, UserViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -21,11 +21,13 @@ class OptionalSlashRouter(SimpleRouter):
 router = OptionalSlashRouter()
 router.register("leads", LeadViewSet, basename="lead")
 router.register("customers", CustomerViewSet, basename="customer")
+router.register("users", UserViewSet, basename="user")
 
 urlpatterns = [
     re_path(r"^auth/token/?$", LoginView.as_view(), name="token"),
     re_path(r"^auth/token/refresh/?$", RefreshView.as_view(), name="token-refresh"),
     re_path(r"^auth/logout/?$", LogoutView.as_view(), name="logout"),
+    re_path(r"^me/?$", MeView.as_view(), name="me"),
     re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
     re_path(r"^readyz/?$", ReadyView.as_view(), name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,6 +1,9 @@
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
+from rest_framework.exceptions import ValidationError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from leadsite.errors import Conflict
 from organizations.models import Organization, User
 
 
@@ -17,3 +20,47 @@ def organization_create(*, name: str, slug: str | None, admin_email: str, admin_
         is_staff=True,
     )
     return organization, admin
+
+
+def user_create(
+    *, organization: Organization, email: str, password: str, name: str = "", role: str = User.Role.SALES_REP
+) -> User:
+    """Add a member to the organization. The email is unique across organizations, whatever its case."""
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                email=email, password=password, name=name, role=role, organization=organization
+            )
+    except IntegrityError:  # Another request took the email since the serializer checked it.
+        raise ValidationError({"email": ["A user with this email already exists."]}) from None
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict) -> User:
+    """Change name, role or is_active (model field names); the last active admin cannot stop being one.
+
+    The organization's active admin rows are locked first (always in the same order), so of two
+    requests demoting or deactivating its last two admins, the second waits and then gets a 409.
+    """
+    admin_ids = []
+    if "role" in data or "is_active" in data:
+        admins = User.objects.for_organization(user.organization_id).filter(role=User.Role.ADMIN, is_active=True)
+        admin_ids = list(admins.select_for_update().order_by("pk").values_list("pk", flat=True))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    stays_admin = data.get("role", user.role) == User.Role.ADMIN and data.get("is_active", user.is_active)
+    if admin_ids == [user.pk] and not stays_admin:
+        raise Conflict("This is the organization's last active admin; make another member admin first.")
+    deactivating = user.is_active and data.get("is_active") is False
+    for field, value in data.items():
+        setattr(user, field, value)
+    user.save(update_fields=list(data))
+    if deactivating:
+        # Its refresh tokens die now, so reactivating the user later does not revive old sessions.
+        tokens = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+        BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in tokens])
+    return user
+
+
+def user_deactivate(*, user: User) -> User:
+    """Deactivate rather than delete, so lead history and assignments keep their author."""
+    return user_update(user=user, data={"is_active": False})

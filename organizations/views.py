@@ -1,14 +1,20 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from leadsite.api import ErrorSerializer
+from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend
 from leadsite.throttling import LoginAccountThrottle, LoginIPThrottle
-from organizations.permissions import IsOrganizationMember
+from organizations import services
+from organizations.filters import UserFilter
+from organizations.models import User
+from organizations.permissions import IsOrganizationAdmin, IsOrganizationMember
+from organizations.scoping import OrganizationScopedViewSetMixin
+from organizations.serializers import MeSerializer, UserCreateSerializer, UserSerializer
 
 AUTH_ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
@@ -70,3 +76,70 @@ class LogoutView(APIView):
         except TokenError as exc:
             raise serializers.ValidationError({"refresh": [str(exc)]}) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _errors(*codes):
+    descriptions = {
+        400: "Invalid input",
+        401: "Missing or invalid token",
+        403: "Only an organization admin may do this",
+        404: "Not found in your organization",
+        409: "It would leave the organization without an active admin",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+class MeView(APIView):
+    """The authenticated user and their organization."""
+
+    @extend_schema(responses={200: MeSerializer, **_errors(401)})
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: UserSerializer(many=True), **_errors(400, 401)}),
+    retrieve=extend_schema(responses={200: UserSerializer, **_errors(401, 404)}),
+    create=extend_schema(request=UserCreateSerializer, responses={201: UserSerializer, **_errors(400, 401, 403)}),
+    partial_update=extend_schema(responses={200: UserSerializer, **_errors(400, 401, 403, 404, 409)}),
+    destroy=extend_schema(
+        responses={204: None, **_errors(401, 403, 404, 409)},
+        description="Deactivates the user: their lead history and assignments keep them as author.",
+    ),
+)
+class UserViewSet(
+    OrganizationScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The members of my organization; any member reads them, only admins change them."""
+
+    queryset = User.objects.all()
+    serializer_class = UserSerializer
+    pagination_class = PageLimitPagination
+    filter_backends = [DjangoFilterBackend, SortBackend]
+    filterset_class = UserFilter
+    sort_fields = {"name": "name", "email": "email", "role": "role", "createdAt": "date_joined"}
+    default_sort_field, default_sort_order = "name", "asc"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):
+            return super().get_permissions()
+        return [IsOrganizationAdmin()]
+
+    def get_serializer_class(self):
+        return UserCreateSerializer if self.action == "create" else UserSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = services.user_create(organization=self.organization, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.user_update(user=serializer.instance, data=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.user_deactivate(user=instance)
