@@ -2,10 +2,12 @@
 
 import logging
 import math
+import sys
 from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -29,6 +31,10 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service is temporarily unavailable; try again shortly."
     default_code = "service_unavailable"
+
+
+# The database went away (restart, failover, network, connection limit): the client may retry shortly.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def error_body(status_code, details):
@@ -70,6 +76,9 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("Database unavailable in %s: %s", context.get("view").__class__.__name__, exc)
+        exc = ServiceUnavailable()
 
     if not isinstance(exc, exceptions.APIException):
         if settings.DEBUG:
@@ -99,4 +108,7 @@ def not_found_view(request, exception=None, *args, **kwargs):
 
 
 def server_error_view(request, *args, **kwargs):
+    # Django calls this while it handles the exception, so a lost database can be told from a bug.
+    if isinstance(sys.exception(), DATABASE_UNAVAILABLE):
+        return JsonResponse(error_body(503, [{"message": ServiceUnavailable.default_detail}]), status=503)
     return JsonResponse(error_body(500, [{"message": "An unexpected error occurred."}]), status=500)
