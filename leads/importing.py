@@ -1,0 +1,773 @@
+"""Bulk import of leads from CSV, JSON and JSON Lines (the `import_leads` command).
+
+The file is streamed: rows are read one by one, mapped to the API's field names, validated
+by LeadSerializer (the rules of POST /leads, with the assignee looked up once per batch
+instead of once per row) and written a batch at a time: COPY on PostgreSQL, bulk_create
+elsewhere, bulk_update for upserts, one history entry per lead in one bulk insert. Memory
+depends on the batch size, not on the file size (except in a dry run, which remembers the
+emails it would have created so that it can report duplicates).
+"""
+
+import codecs
+import csv
+import io
+import json
+import re
+import time
+import uuid
+from collections import Counter
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from leads.history import Action, api_name, field_changes, history_entry, json_ready, record_history
+from leads.models import Lead
+from leads.serializers import LeadSerializer, OrganizationUserField
+from organizations.models import Organization
+
+FORMATS = ("csv", "json", "jsonl")
+SAMPLE_SIZE = 64 * 1024
+JSON_CHUNK = 256 * 1024
+# A JSON array element bigger than this is taken as broken JSON rather than read on to the end of the file.
+MAX_JSON_OBJECT = 8 * 1024 * 1024
+# In CSV an empty cell is null, except for fields that have a default: there it means "not given".
+OMIT_WHEN_EMPTY = {"status", "isActive", "customFields"}
+CUSTOM = object()
+
+
+class ImportFileError(Exception):
+    """The file cannot be imported at all (as opposed to a bad row)."""
+
+
+def organization_from_option(value: str) -> Organization:
+    """The organization named by its slug or its id on the command line."""
+    try:
+        lookup = {"pk": uuid.UUID(value)}
+    except ValueError:
+        lookup = {"slug": value}
+    try:
+        return Organization.objects.get(**lookup)
+    except Organization.DoesNotExist:
+        raise ImportFileError(f"No organization with slug or id '{value}'.") from None
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+class _CountingReader(io.RawIOBase):
+    """Gives back `prefix` (the sample already read) and then the stream, counting bytes for the progress bar."""
+
+    def __init__(self, prefix: bytes, stream):
+        self.prefix, self.stream, self.bytes_read = prefix, stream, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self.prefix:
+            data, self.prefix = self.prefix[: len(buffer)], self.prefix[len(buffer) :]
+        else:
+            data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.bytes_read += len(data)
+        return len(data)
+
+
+@dataclass
+class SourceRow:
+    line: int
+    values: dict | None  # as read: header or key -> value
+    original: list | str  # what the error report shows: the CSV cells or the JSON text
+    problem: str | None = None  # why the row could not be read
+    code: str = ""
+
+
+def detect_format(name: str, sample: bytes) -> str:
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix in ("jsonl", "ndjson"):
+        return "jsonl"
+    if suffix in ("json", "csv"):
+        return suffix
+    start = sample.removeprefix(codecs.BOM_UTF8).lstrip()[:1]
+    return {b"[": "json", b"{": "jsonl"}.get(start, "csv")
+
+
+def detect_encoding(sample: bytes) -> str:
+    """UTF-8 (with or without BOM) unless the sample's non-ASCII lines are all invalid UTF-8: then cp1252.
+
+    A UTF-8 file with a few broken lines stays UTF-8 (those lines become bad rows); a file that
+    a Windows program saved in its legacy code page is read as such.
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    lines = sample.splitlines()
+    if lines and not sample.endswith(b"\n"):
+        lines.pop()  # possibly cut in the middle of a character
+    non_ascii = [line for line in lines if not line.isascii()]
+    if not non_ascii or any(_is_utf8(line) for line in non_ascii):
+        return "utf-8"
+    return "cp1252"
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_delimiter(header_line: str) -> str:
+    counts = {delimiter: header_line.count(delimiter) for delimiter in ",;\t|"}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+class DecodedLines:
+    """The file's lines decoded one at a time, so that a badly encoded line is one bad row, not a crash."""
+
+    def __init__(self, stream, encoding: str):
+        self.stream, self.encoding = stream, encoding
+        self.line = 0
+        self.problems = {}  # line number -> message, for lines not read yet by the consumer
+
+    def __iter__(self):
+        if codecs.lookup(self.encoding).name.startswith(("utf-16", "utf-32")):
+            # Not ASCII-compatible: lines cannot be split on b"\n"; decode the stream as a whole.
+            for text in io.TextIOWrapper(self.stream, self.encoding, newline=""):
+                self.line += 1
+                yield text
+            return
+        for raw in self.stream:
+            self.line += 1
+            try:
+                yield raw.decode(self.encoding)
+            except UnicodeDecodeError as exc:
+                self.problems[self.line] = (
+                    f"Not valid {self.encoding}: byte 0x{raw[exc.start]:02x} at position {exc.start + 1}. "
+                    "Give --encoding if the file is in another encoding (e.g. --encoding cp1252)."
+                )
+                yield raw.decode(self.encoding, errors="replace")
+
+    def problem_between(self, first: int, last: int) -> str | None:
+        found = None
+        for line in [line for line in self.problems if line <= last]:
+            message = self.problems.pop(line)
+            if line >= first and found is None:
+                found = message
+        return found
+
+
+class CsvRows:
+    def __init__(self, lines: DecodedLines, delimiter: str):
+        self.lines = lines
+        self.reader = csv.reader(lines, delimiter=delimiter)
+        self.header = [name.strip() for name in next(self.reader, [])]
+        if lines.problem_between(1, self.reader.line_num):
+            raise ImportFileError(f"The header line is not valid {lines.encoding}; give --encoding.")
+
+    def __iter__(self):
+        width = len(self.header)
+        previous = self.reader.line_num
+        while True:
+            try:
+                cells = next(self.reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield SourceRow(previous + 1, None, [], f"Unreadable CSV: {exc}.", "csv")
+                return
+            line, previous = previous + 1, self.reader.line_num
+            problem = self.lines.problem_between(line, previous)
+            if not any(cell.strip() for cell in cells):
+                continue
+            if problem:
+                yield SourceRow(line, None, cells, problem, "encoding")
+            elif len(cells) != width:
+                message = f"Has {len(cells)} values but the header has {width} columns."
+                yield SourceRow(line, None, cells, message, "columns")
+            else:
+                yield SourceRow(line, dict(zip(self.header, cells, strict=True)), cells)
+
+
+def jsonl_rows(lines: DecodedLines):
+    for text in lines:
+        line, text = lines.line, text.lstrip("\ufeff").strip()
+        problem = lines.problems.pop(line, None)
+        if problem:
+            yield SourceRow(line, None, text, problem, "encoding")
+        elif text:
+            yield _json_row(line, text)
+
+
+def _json_row(line: int, text: str) -> SourceRow:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return SourceRow(line, None, text, f"Invalid JSON: {exc.msg} (column {exc.colno}).", "json")
+    if not isinstance(value, dict):
+        return SourceRow(line, None, text, "Must be a JSON object ({...}).", "json")
+    return SourceRow(line, value, text)
+
+
+def json_array_rows(stream, encoding: str):
+    """The elements of a JSON array, read a chunk at a time; broken JSON ends the file with a bad row."""
+    text = io.TextIOWrapper(stream, encoding)
+    decoder = json.JSONDecoder()
+    buf, pos, line, eof = "", 0, 1, False
+    space = re.compile(r"[ \t\r\n]*")
+
+    def more():
+        nonlocal buf, pos, eof
+        chunk = text.read(JSON_CHUNK)
+        eof = not chunk
+        buf, pos = buf[pos:] + chunk, 0
+
+    def skip_space():
+        nonlocal pos, line
+        while True:
+            end = space.match(buf, pos).end()
+            line += buf.count("\n", pos, end)
+            pos = end
+            if pos < len(buf) or eof:
+                return
+            more()
+
+    def broken(message):
+        return SourceRow(line, None, buf[pos : pos + 200], message, "json")
+
+    try:
+        more()
+        if buf.startswith("\ufeff"):
+            pos = 1
+        skip_space()
+        if buf[pos : pos + 1] != "[":
+            yield broken("Invalid JSON: a JSON file must hold an array of objects ([{...}, ...]).")
+            return
+        pos += 1
+        first = True
+        while True:
+            skip_space()
+            if buf[pos : pos + 1] == "]":
+                return
+            if not first:
+                if buf[pos : pos + 1] != ",":
+                    yield broken("Invalid JSON: expected ',' or ']' after an element.")
+                    return
+                pos += 1
+                skip_space()
+            first = False
+            while True:
+                try:
+                    value, end = decoder.raw_decode(buf, pos)
+                    break
+                except ValueError as exc:
+                    if eof or len(buf) - pos > MAX_JSON_OBJECT:
+                        at = line + buf.count("\n", pos, exc.pos)
+                        yield SourceRow(at, None, buf[pos : pos + 200], f"Invalid JSON: {exc.msg}.", "json")
+                        return
+                    more()
+            original = buf[pos:end]
+            if isinstance(value, dict):
+                yield SourceRow(line, value, original)
+            else:
+                yield SourceRow(line, None, original, "Must be a JSON object ({...}).", "json")
+            line += buf.count("\n", pos, end)
+            pos = end
+    except UnicodeDecodeError as exc:
+        yield SourceRow(line, None, "", f"Not valid {encoding}: {exc.reason}; give --encoding.", "encoding")
+    finally:
+        text.detach()
+
+
+@dataclass
+class InputFile:
+    rows: object  # iterator of SourceRow
+    format: str
+    encoding: str
+    header: list | None  # CSV only
+    counter: _CountingReader
+    size: int | None  # bytes, when known
+
+    @property
+    def bytes_read(self):
+        return self.counter.bytes_read
+
+
+def open_input(stream, *, name="", size=None, format=None, encoding=None, delimiter=None) -> InputFile:
+    """Detect what the binary `stream` holds (format, encoding, delimiter) and read its rows lazily."""
+    sample = stream.read(SAMPLE_SIZE)
+    if len(sample) == SAMPLE_SIZE:
+        sample += stream.readline(SAMPLE_SIZE)
+    counter = _CountingReader(sample, stream)
+    buffered = io.BufferedReader(counter, 1024 * 1024)
+    format = format or detect_format(name, sample)
+    encoding = encoding or detect_encoding(sample)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ImportFileError(f"Unknown encoding '{encoding}'.") from None
+    header = None
+    if format == "json":
+        rows = json_array_rows(buffered, encoding)
+    elif format == "jsonl":
+        rows = jsonl_rows(DecodedLines(buffered, encoding))
+    else:
+        if delimiter is None:
+            first_line = sample.split(b"\n", 1)[0].decode(encoding, errors="replace")
+            delimiter = detect_delimiter(first_line)
+        csv_rows = CsvRows(DecodedLines(buffered, encoding), delimiter)
+        rows, header = iter(csv_rows), csv_rows.header
+    return InputFile(rows=rows, format=format, encoding=encoding, header=header, counter=counter, size=size)
+
+
+# Mapping columns to fields --------------------------------------------------------------------
+
+
+def _normalized(name: str) -> str:
+    """customFields, custom_fields and "Custom Fields" are the same column."""
+    return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+@cache
+def _field_names():
+    fields = LeadSerializer().fields
+    writable = [name for name, f in fields.items() if not f.read_only]
+    read_only = [name for name, f in fields.items() if f.read_only]
+    return writable, read_only
+
+
+def parse_mappings(specs) -> dict:
+    """["Company Name=company", ...] -> {"Company Name": "company"}."""
+    writable = {_normalized(name): name for name in _field_names()[0]}
+    mapping = {}
+    for spec in specs or []:
+        source, sep, target = spec.rpartition("=")
+        if not sep or not source.strip():
+            raise ImportFileError(f"--map '{spec}': use --map 'Column Name=field'.")
+        if _normalized(target) not in writable:
+            raise ImportFileError(f"--map '{spec}': '{target}' is not a lead field ({', '.join(writable.values())}).")
+        mapping[source.strip()] = writable[_normalized(target)]
+    return mapping
+
+
+class ColumnMap:
+    """Turns a row as read into the API's input: {"name": ..., "assignedTo": ..., "customFields": {...}}."""
+
+    def __init__(self, mapping: dict, extra_to_custom_fields: bool, text_values: bool):
+        writable, read_only = _field_names()
+        self.fields = {_normalized(name): name for name in writable}
+        self.read_only = {_normalized(name) for name in read_only}
+        self.mapping = mapping
+        self.extra_to_custom_fields = extra_to_custom_fields
+        self.text_values = text_values  # CSV: every value is text and an empty cell means null
+        self.targets = {}
+        self.unknown = {}  # column -> None, in the order first seen
+
+    def target(self, column: str):
+        if column not in self.targets:
+            key = _normalized(column)
+            if column.strip() in self.mapping:
+                target = self.mapping[column.strip()]
+            elif key in self.fields:
+                target = self.fields[key]
+            elif key in self.read_only:
+                target = None  # id, createdAt, ... of an export: not written by an import
+            elif self.extra_to_custom_fields:
+                target = CUSTOM
+            else:
+                target, self.unknown[column] = None, None
+            self.targets[column] = target
+        return self.targets[column]
+
+    def check_header(self, header: list, upsert: bool):
+        seen = {}
+        for column in header:
+            target = self.target(column)
+            if target is not None and target is not CUSTOM:
+                if target in seen:
+                    raise ImportFileError(f"Columns '{seen[target]}' and '{column}' both map to {target}.")
+                seen[target] = column
+        if "name" not in seen and not upsert:
+            raise ImportFileError("No column maps to name; use --map 'Your Column=name'.")
+
+    def apply(self, values: dict) -> dict:
+        data, extras = {}, {}
+        for column, value in values.items():
+            target = self.target(column)
+            if target is None:
+                continue
+            if target is CUSTOM:
+                if not (self.text_values and value.strip() == ""):
+                    extras[column] = value
+                continue
+            if self.text_values:
+                if value.strip() == "":
+                    if target in OMIT_WHEN_EMPTY:
+                        continue
+                    value = value if target == "name" else None
+                elif target == "customFields":
+                    try:
+                        value = json.loads(value)
+                    except ValueError:
+                        pass  # the serializer says what is wrong with it
+            data[target] = value
+        if extras:
+            custom = data.get("customFields")
+            if custom is None:
+                data["customFields"] = extras
+            elif isinstance(custom, dict):
+                data["customFields"] = {**custom, **extras}
+        return data
+
+
+# Validating -----------------------------------------------------------------------------------
+
+
+class PreloadedAssigneeField(OrganizationUserField):
+    """assignedTo as the API takes it (a user id) or a user's email, found among the users loaded for the batch.
+
+    The users are loaded with OrganizationUserField's own queryset (active users of the
+    organization), once per batch instead of once per row.
+    """
+
+    default_error_messages = {"no_user_with_email": "No active user with email '{email}' in your organization."}
+
+    def to_internal_value(self, data):
+        users = self.context["assignees"]
+        if isinstance(data, str) and "@" in data:
+            user = users.get(data.strip().lower())
+            if user is None:
+                self.fail("no_user_with_email", email=data)
+            return user
+        user = users.get(self.pk_field.to_internal_value(data))
+        if user is None:
+            self.fail("does_not_exist", pk_value=data)
+        return user
+
+    def load(self, values) -> dict:
+        ids, emails = set(), set()
+        for value in values:
+            if isinstance(value, str) and "@" in value:
+                emails.add(value.strip().lower())
+            elif value not in (None, ""):
+                try:
+                    ids.add(uuid.UUID(str(value).strip()))
+                except ValueError:
+                    pass
+        if not ids and not emails:
+            return {}
+        users = self.get_queryset().annotate(email_key=Lower("email")).filter(Q(pk__in=ids) | Q(email_key__in=emails))
+        found = {}
+        for user in users.only("id", "email"):
+            found[user.pk] = found[user.email_key] = user
+        return found
+
+
+class ImportLeadSerializer(LeadSerializer):
+    """LeadSerializer's rules, with assignees looked up per batch (see PreloadedAssigneeField)."""
+
+    assignedTo = PreloadedAssigneeField(source="assigned_to", required=False, allow_null=True)
+
+
+def error_messages(detail, field=None) -> list[tuple]:
+    """DRF error detail -> [(field, message, code)]."""
+    if isinstance(detail, dict):
+        return [item for key, value in detail.items() for item in error_messages(value, key)]
+    if isinstance(detail, list):
+        return [item for value in detail for item in error_messages(value, field)]
+    if field == "non_field_errors":
+        field = None
+    return [(field, str(detail), getattr(detail, "code", "invalid"))]
+
+
+def _email_key(data: dict):
+    email = data.get("email")
+    return email.strip().lower() if isinstance(email, str) and email.strip() else None
+
+
+def _json_value(value):
+    if value is None or isinstance(value, str | int | float | bool | dict):
+        return value
+    return json_ready(value)
+
+
+def _created_changes(lead: Lead, fields) -> dict:
+    """What a "created" history entry shows: every field the file set, from nothing to its value."""
+    changes = {}
+    for name in fields:
+        value = _json_value(getattr(lead, Lead._meta.get_field(name).attname))
+        if value not in (None, "", {}):
+            changes[api_name(name)] = {"old": None, "new": value}
+    return changes
+
+
+# Importing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportOptions:
+    batch_size: int = 5000
+    upsert: bool = False  # by email
+    dry_run: bool = False
+    atomic: bool = False
+    mapping: dict = field(default_factory=dict)
+    extra_to_custom_fields: bool = False
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    committed_rows: int = 0
+    last_line: int = 0
+    reasons: Counter = field(default_factory=Counter)  # (field, code) -> rows
+    examples: dict = field(default_factory=dict)  # (field, code) -> first message
+
+    def add(self, other: "ImportResult"):
+        for name in ("created", "updated", "unchanged", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.reasons.update(other.reasons)
+        for key, message in other.examples.items():
+            self.examples.setdefault(key, message)
+
+
+class ErrorReport:
+    """The rows that were skipped, as CSV: line, errors, then the row as it was in the file."""
+
+    def __init__(self, stream, header):
+        self.writer = csv.writer(stream) if stream is not None else None
+        if self.writer:
+            self.writer.writerow(["line", "errors", *(header if header is not None else ["row"])])
+
+    def add(self, row: SourceRow, messages: list[tuple]):
+        if self.writer:
+            text = " | ".join(f"{field}: {message}" if field else message for field, message, _ in messages)
+            original = row.original if isinstance(row.original, list) else [row.original]
+            self.writer.writerow([row.line, text, *original])
+
+
+class Importer:
+    def __init__(self, organization, options: ImportOptions, *, errors=None, progress=None):
+        self.organization = organization
+        self.options = options
+        self.errors_stream = errors
+        self.progress = progress
+        self.result = ImportResult()
+        self.context = {"organization": organization, "assignees": {}}
+        self.create_validator = ImportLeadSerializer(context=self.context)
+        self.update_validator = ImportLeadSerializer(instance=Lead(), partial=True, context=self.context)
+        self.seen = {}  # dry run only: email -> line of the lead it would have created
+        self.columns = None
+        # The model fields the file can set, for the "created" history entries.
+        writable = {name: f.source for name, f in self.create_validator.fields.items() if not f.read_only}
+        self.model_fields = list(writable.values())
+        self.model_field_of = writable  # API name -> model field
+
+    def run(self, source: InputFile) -> ImportResult:
+        self.columns = ColumnMap(self.options.mapping, self.options.extra_to_custom_fields, source.format == "csv")
+        if source.header is not None:
+            self.columns.check_header(source.header, self.options.upsert)
+        self.report = ErrorReport(self.errors_stream, source.header)
+        whole_file = transaction.atomic() if self.options.atomic and not self.options.dry_run else nullcontext()
+        with whole_file:
+            batch = []
+            for row in source.rows:
+                batch.append(row)
+                self.result.rows += 1
+                self.result.last_line = row.line
+                if self.progress:
+                    self.progress.update(self.result.rows, source.bytes_read)
+                if len(batch) >= self.options.batch_size:
+                    self._import_batch(batch)
+                    batch = []
+            if batch:
+                self._import_batch(batch)
+        if self.progress:
+            self.progress.finish(self.result.rows)
+        return self.result
+
+    @property
+    def unknown_columns(self) -> list:
+        return list(self.columns.unknown) if self.columns else []
+
+    def _import_batch(self, rows):
+        batch = ImportResult()
+        skipped = []
+        creates = {}  # email key (or a unique object) -> (lead, line)
+        updates = {}  # lead pk -> [lead, changes]
+        mapped = [(row, self.columns.apply(row.values) if row.problem is None else None) for row in rows]
+        assignee_field = self.create_validator.fields["assignedTo"]
+        self.context["assignees"] = assignee_field.load(data.get("assignedTo") for _, data in mapped if data)
+        existing = self._existing_leads({_email_key(data) for _, data in mapped if data} - {None})
+
+        def skip(row, messages):
+            skipped.append((row, messages))
+            batch.skipped += 1
+            for field_name, message, code in messages:
+                batch.reasons[(field_name, code)] += 1
+                batch.examples.setdefault((field_name, code), message)
+
+        for row, data in mapped:
+            if data is None:
+                skip(row, [(None, row.problem, row.code)])
+                continue
+            key = _email_key(data)
+            matches = existing.get(key, [])
+            pending = creates.get(key) if key else None
+            earlier = self.seen.get(key) if key else None
+            if self.options.upsert and key is None:
+                skip(row, [("email", "Required with --upsert email: it is how the lead is found.", "upsert_key")])
+                continue
+            if self.options.upsert and len(matches) > 1:
+                message = f"{len(matches)} leads of the organization have this email; merge them first."
+                skip(row, [("email", message, "ambiguous")])
+                continue
+            if not self.options.upsert and (matches or pending or earlier):
+                line = pending[1] if pending else earlier
+                message = f"Same email as line {line}." if line else "A lead with this email already exists."
+                skip(row, [("email", message, "duplicate")])
+                continue
+
+            lead = matches[0] if matches else pending[0] if pending else Lead() if earlier else None
+            validator = self.create_validator if lead is None else self.update_validator
+            validator.instance = lead
+            try:
+                validated = validator.run_validation(data)
+            except ValidationError as exc:
+                skip(row, error_messages(exc.detail))
+                continue
+
+            if lead is None:
+                lead = Lead(organization=self.organization, **validated)
+                creates[key or object()] = (lead, row.line)
+                batch.created += 1
+                continue
+            changes = field_changes(lead, validated)
+            for name, value in validated.items():
+                setattr(lead, name, value)
+            if matches and changes:
+                entry = updates.setdefault(lead.pk, [lead, {}])
+                for name, change in changes.items():
+                    entry[1].setdefault(name, {"old": change["old"]})["new"] = change["new"]
+            if changes or pending or earlier:
+                batch.updated += 1
+            else:
+                batch.unchanged += 1
+
+        if self.options.dry_run:
+            self.seen.update((key, line) for key, (_, line) in creates.items() if isinstance(key, str))
+        else:
+            self._write([lead for lead, _ in creates.values()], self._net_changes(updates.values()))
+        for row, messages in skipped:
+            self.report.add(row, messages)
+        self.result.add(batch)
+        self.result.committed_rows += len(rows)
+
+    def _existing_leads(self, keys) -> dict:
+        """The organization's leads with these emails (case-insensitive), email -> [leads]; one query per 2,000."""
+        found = {}
+        keys = list(keys)
+        for start in range(0, len(keys), 2000):
+            leads = (
+                Lead.objects.for_organization(self.organization)
+                .annotate(email_key=Lower("email"))
+                .filter(email_key__in=keys[start : start + 2000])
+                .order_by("created_at", "id")
+            )
+            if not self.options.upsert:
+                leads = leads.only("id", "email")
+            for lead in leads:
+                found.setdefault(lead.email_key, []).append(lead)
+        return found
+
+    @staticmethod
+    def _net_changes(updates) -> list:
+        """[lead, changes] without the changes that a later row of the batch undid."""
+        net = []
+        for lead, changes in updates:
+            changes = {name: change for name, change in changes.items() if change["old"] != change["new"]}
+            if changes:
+                net.append([lead, changes])
+        return net
+
+    @transaction.atomic
+    def _write(self, creates: list, updates: list):
+        now = timezone.now()
+        for lead in creates:
+            lead.created_at = lead.updated_at = now
+        insert_leads(creates)
+        if updates:
+            changed_fields = {self.model_field_of[name] for _, changes in updates for name in changes}
+            for lead, _ in updates:
+                lead.updated_at = now
+            Lead.objects.bulk_update([lead for lead, _ in updates], [*changed_fields, "updated_at"], batch_size=1000)
+        created = Action.CREATED
+        entries = [
+            history_entry(lead=lead, action=created, via="import", changes=_created_changes(lead, self.model_fields))
+            for lead in creates
+        ]
+        entries += [
+            history_entry(lead=lead, action=Action.UPDATED, via="import", changes=changes) for lead, changes in updates
+        ]
+        record_history(entries)
+
+
+def insert_leads(leads: list):
+    """Insert new leads: COPY on PostgreSQL, multi-row INSERTs elsewhere; never a query per lead."""
+    if not leads:
+        return
+    if connection.vendor != "postgresql":
+        Lead.objects.bulk_create(leads, batch_size=1000)
+        return
+    fields = Lead._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = f"COPY {connection.ops.quote_name(Lead._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for lead in leads:
+            copy.write_row([f.get_db_prep_save(getattr(lead, f.attname), connection) for f in fields])
+
+
+# Progress -------------------------------------------------------------------------------------
+
+
+class Progress:
+    """One line on a terminal, redrawn with \\r: rows, rows/s and, when the size is known, % and ETA."""
+
+    def __init__(self, stream, total_bytes=None, interval=0.25):
+        self.stream, self.total, self.interval = stream, total_bytes, interval
+        self.started = self.drawn = time.monotonic()
+
+    def update(self, rows, bytes_read, force=False):
+        now = time.monotonic()
+        if not force and now - self.drawn < self.interval:
+            return
+        self.drawn = now
+        elapsed = max(now - self.started, 1e-6)
+        text = f"{rows:,} rows  {rows / elapsed:,.0f} rows/s"
+        if self.total and bytes_read:
+            done = min(bytes_read / self.total, 1.0)
+            text += f"  {done:.0%}  ETA {_duration(elapsed * (1 - done) / done)}"
+        self.stream.write(f"\r{text:<70}")
+        self.stream.flush()
+
+    def finish(self, rows):
+        self.update(rows, self.total, force=True)
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"

@@ -1,0 +1,145 @@
+import os
+import stat
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from leads.importing import (
+    FORMATS,
+    Importer,
+    ImportFileError,
+    ImportOptions,
+    Progress,
+    open_input,
+    organization_from_option,
+    parse_mappings,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import leads from a CSV, JSON (array) or JSON Lines file ('-' reads standard input). "
+        "Every row is validated by the rules of POST /leads; bad rows are skipped and reported."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The file to import, or - for standard input")
+        parser.add_argument("--organization", required=True, help="Slug or id of the organization")
+        parser.add_argument("--format", choices=FORMATS, help="Default: from the file name, else from its content")
+        parser.add_argument("--encoding", help="Default: UTF-8 (with or without BOM), else cp1252")
+        parser.add_argument("--delimiter", help="CSV delimiter (default: detected from the header: , ; tab |)")
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="'COLUMN=field'",
+            help="Read a column into a lead field, e.g. --map 'Company Name=company' (repeatable)",
+        )
+        parser.add_argument(
+            "--extra-to-custom-fields",
+            action="store_true",
+            help="Put unknown columns into customFields (default: report and ignore them)",
+        )
+        parser.add_argument(
+            "--upsert",
+            choices=["email"],
+            help="Update the lead with the same email (case-insensitive) instead of reporting a duplicate",
+        )
+        parser.add_argument("--batch-size", type=int, default=5000, help="Rows per transaction (default 5000)")
+        parser.add_argument("--atomic", action="store_true", help="The whole file in one transaction")
+        parser.add_argument("--dry-run", action="store_true", help="Validate everything, write nothing")
+        parser.add_argument("--errors", metavar="FILE", help="Write the skipped rows and why to this CSV file")
+        parser.add_argument("--allow-errors", action="store_true", help="Exit 0 even if rows were skipped")
+        parser.add_argument("--quiet", action="store_true", help="No progress bar")
+
+    def handle(self, *args, **options):
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be 1 or more.")
+        try:
+            organization = organization_from_option(options["organization"])
+            import_options = ImportOptions(
+                batch_size=options["batch_size"],
+                upsert=options["upsert"] == "email",
+                dry_run=options["dry_run"],
+                atomic=options["atomic"],
+                mapping=parse_mappings(options["map"]),
+                extra_to_custom_fields=options["extra_to_custom_fields"],
+            )
+            with self._open(options["file"]) as stream, self._open_errors(options["errors"]) as errors:
+                source = open_input(
+                    stream,
+                    name=options["file"],
+                    size=_size(stream),
+                    format=options["format"],
+                    encoding=options["encoding"],
+                    delimiter=options["delimiter"],
+                )
+                show_progress = not options["quiet"] and options["verbosity"] > 0 and self.stderr.isatty()
+                progress = Progress(self.stderr, source.size) if show_progress else None
+                importer = Importer(organization, import_options, errors=errors, progress=progress)
+                try:
+                    result = importer.run(source)
+                except KeyboardInterrupt:
+                    self._interrupted(importer, import_options)
+        except (ImportFileError, OSError) as exc:
+            raise CommandError(str(exc)) from None
+
+        if options["verbosity"] > 0:
+            self._summary(importer, result, source, import_options, options)
+        if result.skipped and not options["allow_errors"]:
+            where = f"; see {options['errors']}" if options["errors"] else "; --errors FILE lists them"
+            raise CommandError(f"{result.skipped} rows skipped{where} (--allow-errors to exit 0).")
+
+    def _open(self, path):
+        return _Unclosed(sys.stdin) if path == "-" else open(path, "rb")
+
+    def _open_errors(self, path):
+        return open(path, "w", newline="", encoding="utf-8") if path else _Unclosed(None)
+
+    def _interrupted(self, importer, options):
+        result = importer.result
+        if options.atomic or options.dry_run:
+            raise CommandError(f"Interrupted at line {result.last_line}: nothing was written.", returncode=130)
+        raise CommandError(
+            f"Interrupted at line {result.last_line}. Kept whole batches only: the first {result.committed_rows} "
+            f"rows ({result.created} created, {result.updated} updated). "
+            "Run the same file again with --upsert email to complete it without duplicates.",
+            returncode=130,
+        )
+
+    def _summary(self, importer, result, source, options, cli):
+        write = self.stdout.write
+        prefix = "Dry run, nothing written. Would have: " if options.dry_run else ""
+        write(
+            f"{prefix}{result.rows} rows read ({source.format}, {source.encoding}): {result.created} created, "
+            f"{result.updated} updated, {result.unchanged} unchanged, {result.skipped} skipped."
+        )
+        for (field, code), count in result.reasons.most_common():
+            example = result.examples[(field, code)]
+            write(f"  {count:>8}  {field + ': ' if field else ''}{example}")
+        if importer.unknown_columns:
+            columns = ", ".join(repr(column) for column in importer.unknown_columns)
+            write(f"Ignored unknown columns {columns} (--map them or use --extra-to-custom-fields).")
+        if result.skipped and cli["errors"]:
+            write(f"Skipped rows with their line numbers and messages: {cli['errors']}")
+
+
+class _Unclosed:
+    """A context manager giving back the text stream's bytes (or None) without closing anything."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __enter__(self):
+        return getattr(self.stream, "buffer", self.stream)
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _size(stream):
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
