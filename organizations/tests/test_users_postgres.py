@@ -1,0 +1,60 @@
+"""Demoting admins concurrently on PostgreSQL, over real connections: one admin always remains."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from conftest import client_for
+from organizations.models import User
+from organizations.tests.factories import UserFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def at_once(calls):
+    barrier = threading.Barrier(len(calls))
+    statuses = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            statuses[index] = call().status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_two_admins_deactivating_each_other_leave_one(organization, user, repeat):
+    second = UserFactory(organization=organization, role=User.Role.ADMIN)
+    first_api, second_api = client_for(user), client_for(second)
+
+    statuses = at_once(
+        [
+            lambda: first_api.delete(f"/users/{second.id}"),
+            lambda: second_api.patch(f"/users/{user.id}", {"role": "sales_rep"}, format="json"),
+        ]
+    )
+
+    assert User.objects.filter(organization=organization, role=User.Role.ADMIN, is_active=True).count() == 1
+    # The loser is refused: 409 if it saw the other change, 401 if its own admin went first.
+    assert sorted(statuses)[0] in (200, 204) and sorted(statuses)[1] in (401, 403, 409)
+
+
+def test_many_simultaneous_demotions_leave_exactly_one_admin(organization, user):
+    admins = [user, *UserFactory.create_batch(4, organization=organization, role=User.Role.ADMIN)]
+    api = client_for(user)
+
+    statuses = at_once(
+        [lambda a=admin: api.patch(f"/users/{a.id}", {"isActive": False}, format="json") for admin in admins]
+    )
+
+    assert User.objects.filter(organization=organization, role=User.Role.ADMIN, is_active=True).count() == 1
+    assert statuses.count(409) == 1
