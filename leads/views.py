@@ -6,6 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from idempotency.decorators import idempotent
 from leads import selectors, services
 from leads.filters import LeadFilter
 from leads.models import SORTABLE_FIELDS, Lead
@@ -55,6 +56,10 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "organization": self.organization}
 
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         serializer.instance = services.lead_create(
             organization=self.organization, user=self.request.user, data=serializer.validated_data
@@ -75,6 +80,7 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
 
     @extend_schema(request=None, responses={201: ConvertResponseSerializer, **CONVERT_ERRORS})
     @action(detail=True, methods=["post"], url_path="convert-to-customer")
+    @idempotent
     def convert_to_customer(self, request, pk=None):
         customer = services.lead_convert_to_customer(lead=self.get_object(), user=request.user)
         body = ConvertResponseSerializer({"customerId": customer.id, "customer": customer}).data

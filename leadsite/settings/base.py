@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "organizations",
     "leads",
     "customers",
+    "idempotency",
 ]
 
 MIDDLEWARE = [
