@@ -8,6 +8,11 @@ from django.utils import timezone
 from organizations.scoping import OrganizationScopedQuerySet
 
 
+class OrganizationQuerySet(OrganizationScopedQuerySet):
+    # An organization "belongs" to itself: for_organization(org) is just that one row.
+    organization_lookup = "pk"
+
+
 class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -18,6 +23,8 @@ class Organization(models.Model):
     last_customer_number = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -4,9 +4,11 @@ Every model that belongs to an organization uses `OrganizationScopedQuerySet`, a
 viewset, admin class and selector reaches its rows through `for_organization`. Viewsets get it
 through `OrganizationScopedViewSetMixin`, which refuses subclasses that override
 `get_queryset` (so the filter cannot be forgotten); they customise `get_base_queryset` instead.
+Admin classes get it through `OrganizationScopedAdminMixin`.
 """
 
 from django.db import models
+from django.http import Http404
 
 
 class OrganizationScopedQuerySet(models.QuerySet):
@@ -42,3 +44,113 @@ class OrganizationScopedViewSetMixin:
 
     def get_queryset(self):
         return self.get_base_queryset().for_organization(self.organization)
+
+
+class OrganizationScopedAdminMixin:
+    """The admin's side of the same scoping, for every ModelAdmin of an organization's rows.
+
+    Staff who are not superusers see, pick and write only their own organization's rows: the
+    queryset (changelist, change, delete and history pages, search, filters, actions and the
+    autocomplete of any field pointing here), the choices of every foreign key, and the organization
+    of a new row (set from request.user, never from the form). Another organization's object is a
+    404, not the admin's usual "does not exist" redirect. Superusers see everything, with an
+    organization column and filter.
+
+    What a staff member may do follows their role, as in the API (organizations/permissions.py):
+    read-only members view, sales reps also add and change, organization admins also delete.
+    """
+
+    role_permissions = {
+        "admin": {"view", "add", "change", "delete"},
+        "sales_rep": {"view", "add", "change"},
+        "read_only": {"view"},
+    }
+    # Form fields only superusers see; for everyone else the organization comes from request.user.
+    superuser_only_fields = ("organization",)
+
+    def _role_allows(self, request, permission):
+        user = request.user
+        return user.is_active and user.is_staff and permission in self.role_permissions.get(user.role, ())
+
+    def has_module_permission(self, request):
+        if request.user.is_superuser:
+            return super().has_module_permission(request)
+        return self._role_allows(request, "view")
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_view_permission(request, obj)
+        return self._role_allows(request, "view")
+
+    def has_add_permission(self, request):
+        if request.user.is_superuser:
+            return super().has_add_permission(request)
+        return self._role_allows(request, "add")
+
+    def has_change_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_change_permission(request, obj)
+        return self._role_allows(request, "change")
+
+    def has_delete_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_delete_permission(request, obj)
+        return self._role_allows(request, "delete")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.for_organization(request.user.organization_id)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with this id.")
+        return obj
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser and "queryset" not in kwargs:
+            related = db_field.related_model._default_manager.all()
+            if isinstance(related, OrganizationScopedQuerySet):
+                kwargs["queryset"] = related.for_organization(request.user.organization_id)
+            else:
+                kwargs["queryset"] = related.none()  # fail closed: a model we cannot scope offers nothing
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _has_organization_field(self):
+        return any(field.name == "organization" for field in self.opts.fields)
+
+    def get_list_display(self, request):
+        list_display = list(super().get_list_display(request))
+        if request.user.is_superuser and self._has_organization_field():
+            list_display.append("organization")
+        return list_display
+
+    def get_list_filter(self, request):
+        list_filter = list(super().get_list_filter(request))
+        if request.user.is_superuser and self._has_organization_field():
+            list_filter.insert(0, "organization")
+        return list_filter
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        if not request.user.is_superuser:
+            exclude += self.superuser_only_fields
+        return exclude
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        hidden = set(self.superuser_only_fields)
+        return [
+            (name, {**options, "fields": [field for field in options["fields"] if field not in hidden]})
+            for name, options in fieldsets
+        ]
+
+    def save_form(self, request, form, change):
+        obj = super().save_form(request, form, change)
+        if not change and not request.user.is_superuser and self._has_organization_field():
+            obj.organization_id = request.user.organization_id
+        return obj

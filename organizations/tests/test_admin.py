@@ -1,0 +1,146 @@
+"""The organization and user admin: staff of organization A never see or touch B's, and cannot escalate."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from organizations.models import Organization, User
+from organizations.tests.factories import UserFactory
+
+USERS = reverse("admin:organizations_user_changelist")
+ADD_USER = reverse("admin:organizations_user_add")
+ORGANIZATIONS = reverse("admin:organizations_organization_changelist")
+
+
+def url(view, obj):
+    if view == "password_change":  # named by django.contrib.auth's UserAdmin
+        return reverse("admin:auth_user_password_change", args=[obj.pk])
+    return reverse(f"admin:organizations_{obj._meta.model_name}_{view}", args=[obj.pk])
+
+
+def admin_client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff(organization):
+    return UserFactory(organization=organization, role=User.Role.ADMIN, is_staff=True, email="staff@a.example")
+
+
+@pytest.fixture
+def staff_client(staff):
+    return admin_client(staff)
+
+
+@pytest.fixture
+def colleague(organization):
+    return UserFactory(organization=organization, email="colleague@a.example")
+
+
+def new_user_form(**extra):
+    return {
+        "email": "newbie@a.example",
+        "name": "Newbie",
+        "role": "sales_rep",
+        "usable_password": "true",
+        "password1": "a-long-enough-passphrase",
+        "password2": "a-long-enough-passphrase",
+        **extra,
+    }
+
+
+def test_user_list_and_search_show_only_own_organization(staff_client, colleague, other_user):
+    response = staff_client.get(USERS)
+    assert {user.email for user in response.context["cl"].result_list} == {"staff@a.example", "colleague@a.example"}
+    response = staff_client.get(USERS, {"q": other_user.email})
+    assert list(response.context["cl"].result_list) == []
+
+
+@pytest.mark.parametrize("view", ["change", "history", "password_change"])
+def test_another_organizations_user_is_404(staff_client, colleague, other_user, view):
+    assert staff_client.get(url(view, colleague)).status_code == 200
+    assert staff_client.get(url(view, other_user)).status_code == 404
+
+
+def test_changing_another_organizations_user_is_404_and_changes_nothing(staff_client, other_user):
+    response = staff_client.post(url("change", other_user), {"email": "taken@over.example", "role": "read_only"})
+    assert response.status_code == 404
+    other_user.refresh_from_db()
+    assert other_user.email != "taken@over.example"
+
+
+def test_a_created_user_gets_the_staff_users_organization(staff_client, organization, other_organization):
+    response = staff_client.post(ADD_USER, new_user_form(organization=str(other_organization.pk)))
+    assert response.status_code == 302
+    created = User.objects.get(email="newbie@a.example")
+    assert created.organization == organization
+    assert created.check_password("a-long-enough-passphrase")
+
+
+def test_staff_cannot_make_anyone_superuser(staff_client, staff, colleague):
+    response = staff_client.post(ADD_USER, new_user_form(is_superuser="on"))
+    assert response.status_code == 302
+    assert not User.objects.get(email="newbie@a.example").is_superuser
+
+    data = {"email": colleague.email, "name": "", "role": "admin", "is_active": "on", "is_superuser": "on"}
+    data["date_joined_0"], data["date_joined_1"] = "2025-01-01", "00:00:00"
+    response = staff_client.post(url("change", colleague), data)
+    assert response.status_code == 302
+    colleague.refresh_from_db()
+    assert (colleague.role, colleague.is_superuser) == ("admin", False)
+    staff.refresh_from_db()
+    assert not staff.is_superuser
+
+
+def test_staff_cannot_edit_a_superuser_of_their_organization(staff_client, organization):
+    root = User.objects.create_superuser(email="root@example.com", password="x", organization=organization)
+    assert staff_client.get(url("change", root)).status_code == 200  # view only
+    passwords = {"password1": "owned-123456", "password2": "owned-123456"}
+    response = staff_client.post(url("password_change", root), passwords)
+    assert response.status_code == 403
+    root.refresh_from_db()
+    assert not root.check_password("owned-123456")
+
+
+def test_users_are_deactivated_not_deleted_by_staff(staff_client, colleague):
+    assert staff_client.post(url("delete", colleague), {"post": "yes"}).status_code == 403
+    assert User.objects.filter(pk=colleague.pk).exists()
+
+
+def test_only_organization_admins_manage_users(organization, colleague):
+    rep = UserFactory(organization=organization, role=User.Role.SALES_REP, is_staff=True)
+    client = admin_client(rep)
+    assert client.get(USERS).status_code == 200
+    assert client.get(ADD_USER).status_code == 403
+    response = client.post(url("change", colleague), {"email": colleague.email, "role": "admin"})
+    assert response.status_code == 403
+
+
+def test_organization_admin_shows_only_own_organization_read_only(staff_client, organization, other_organization):
+    response = staff_client.get(ORGANIZATIONS)
+    assert list(response.context["cl"].result_list) == [organization]
+    assert staff_client.get(url("change", organization)).status_code == 200
+    assert staff_client.get(url("change", other_organization)).status_code == 404
+    response = staff_client.post(url("change", organization), {"name": "Renamed", "slug": "renamed"})
+    assert response.status_code == 403
+    assert staff_client.get(reverse("admin:organizations_organization_add")).status_code == 403
+
+
+def test_superuser_creates_an_organization_and_its_first_admin(db):
+    client = admin_client(User.objects.create_superuser(email="root@example.com", password="x"))
+    response = client.post(reverse("admin:organizations_organization_add"), {"name": "Acme", "slug": "acme"})
+    assert response.status_code == 302
+    acme = Organization.objects.get(slug="acme")
+    response = client.post(ADD_USER, new_user_form(organization=str(acme.pk), role="admin", is_staff="on"))
+    assert response.status_code == 302
+    admin_user = User.objects.get(email="newbie@a.example")
+    assert (admin_user.organization, admin_user.role, admin_user.is_staff) == (acme, "admin", True)
+
+
+def test_superuser_must_give_a_new_user_an_organization(db):
+    client = admin_client(User.objects.create_superuser(email="root@example.com", password="x"))
+    response = client.post(ADD_USER, new_user_form())
+    assert response.status_code == 200
+    assert not User.objects.filter(email="newbie@a.example").exists()
