@@ -1,0 +1,436 @@
+"""The lead admin for sales-ops staff: scoped to their organization, every write through leads.services."""
+
+import csv
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from leads import selectors, services
+from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus
+from leadsite.api import TimestampField
+from leadsite.errors import Conflict
+from leadsite.paginators import LargeTableAdminMixin
+from organizations.models import User
+from organizations.scoping import OrganizationScopedAdminMixin
+
+VIA = "admin"
+# Statuses the "set status" action offers: converting goes through the conversion service.
+SETTABLE_STATUSES = [(status.value, status.label) for status in LeadStatus if status != LeadStatus.CONVERTED]
+CSV_COLUMNS = [
+    "id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "status",
+    "score",
+    "assignedTo",
+    "lastContactedAt",
+    "notes",
+    "customFields",
+    "isActive",
+    "createdAt",
+    "updatedAt",
+]
+# How many skipped leads a message names before it says "and N more".
+MAX_NAMED = 10
+
+
+def score_band(score):
+    if score is None:
+        return None
+    return next(band for band, (low, high) in SCORE_BANDS.items() if low <= score <= high)
+
+
+class ScoreBandFilter(admin.SimpleListFilter):
+    title = "score band"
+    parameter_name = "band"
+
+    def lookups(self, request, model_admin):
+        bands = [(band, f"{band.capitalize()} ({low}–{high})") for band, (low, high) in SCORE_BANDS.items()]
+        return [*bands, ("none", "No score")]
+
+    def queryset(self, request, queryset):
+        if self.value() in SCORE_BANDS:
+            low, high = SCORE_BANDS[self.value()]
+            return queryset.filter(score__gte=low, score__lte=high)
+        if self.value() == "none":
+            return queryset.filter(score__isnull=True)
+        return queryset
+
+
+class AssigneeFilter(admin.RelatedFieldListFilter):
+    """Offers the users the user admin shows this request (the own organization's), not every user."""
+
+    def field_choices(self, field, request, model_admin):
+        users = model_admin.admin_site.get_model_admin(User).get_queryset(request)
+        return [(user.pk, str(user)) for user in users.only("pk", "email").order_by("email")]
+
+
+class LeadAdminForm(forms.ModelForm):
+    allow_duplicate = forms.BooleanField(
+        required=False, label="Create even if a lead with this email exists", help_text="As ?allowDuplicate=true."
+    )
+    # Set by LeadAdmin.get_form: the organization a new lead gets (None: a superuser picks it).
+    organization_of_user = None
+
+    class Meta:
+        model = Lead
+        fields = [
+            "organization",
+            "name",
+            "email",
+            "phone",
+            "company",
+            "status",
+            "source",
+            "assigned_to",
+            "last_contacted_at",
+            "is_active",
+            "score",
+            "notes",
+            "custom_fields",
+        ]
+
+    def clean_status(self):
+        status = self.cleaned_data.get("status")
+        if status == LeadStatus.CONVERTED and getattr(self.instance, "status", None) != LeadStatus.CONVERTED:
+            raise forms.ValidationError("Convert a lead with the 'Convert to customers' action, not by its status.")
+        return status
+
+    def clean(self):
+        cleaned = super().clean()
+        organization = self.organization_of_user or cleaned.get("organization") or self._existing_organization()
+        assignee = cleaned.get("assigned_to")
+        if organization and assignee and assignee.organization_id != organization.pk:
+            self.add_error("assigned_to", "Choose a member of the lead's organization.")
+        email = cleaned.get("email")
+        if self.instance._state.adding and organization and email and not cleaned.get("allow_duplicate"):
+            existing = selectors.lead_with_email(organization=organization, email=email)
+            if existing is not None:
+                self.add_error("email", f"A lead with this email already exists: {existing} ({existing.pk}).")
+        return cleaned
+
+    def _existing_organization(self):
+        return None if self.instance._state.adding else self.instance.organization
+
+
+@admin.register(Lead)
+class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
+    form = LeadAdminForm
+    list_display = [
+        "name",
+        "company",
+        "email",
+        "status",
+        "score_with_band",
+        "assigned_to",
+        "source",
+        "last_contacted_at",
+        "created_at",
+    ]
+    list_select_related = ["assigned_to"]
+    list_filter = [
+        "status",
+        "source",
+        ScoreBandFilter,
+        ("assigned_to", AssigneeFilter),
+        "is_active",
+        "created_at",
+    ]
+    search_fields = ["name", "email", "company", "phone"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+    autocomplete_fields = ["assigned_to", "organization"]
+    readonly_fields = [
+        "id",
+        "score_band",
+        "converted_at",
+        "converted_customer_link",
+        "created_at",
+        "updated_at",
+        "history",
+    ]
+    actions = ["convert_to_customers", "assign_to_user", "set_status", "mark_active", "mark_inactive", "export_csv"]
+    fieldsets = [
+        ("Contact", {"fields": ["organization", "name", "email", "phone", "company"]}),
+        ("Pipeline", {"fields": ["status", "source", "assigned_to", "last_contacted_at", "is_active"]}),
+        ("Scoring", {"fields": ["score", "score_band"]}),
+        ("Notes and custom fields", {"fields": ["notes", "custom_fields"]}),
+        ("Duplicates", {"fields": ["allow_duplicate"]}),
+        ("Conversion", {"fields": ["converted_at", "converted_customer_link"]}),
+        ("System", {"fields": ["id", "created_at", "updated_at"], "classes": ["collapse"]}),
+        ("History", {"fields": ["history"]}),
+    ]
+    # Sections only a new lead has, and only an existing one.
+    add_only_sections, change_only_sections = {"Duplicates"}, {"Conversion", "System", "History"}
+
+    def get_fieldsets(self, request, obj=None):
+        dropped = self.change_only_sections if obj is None else self.add_only_sections
+        return [fieldset for fieldset in super().get_fieldsets(request, obj) if fieldset[0] not in dropped]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A lead never moves to another organization.
+        return [*self.readonly_fields, "organization"] if obj is not None else self.readonly_fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.organization_of_user = None if request.user.is_superuser else request.user.organization
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "assigned_to":
+            field.queryset = field.queryset.filter(is_active=True)
+        return field
+
+    # The customer list links here with ?converted_customer__id__exact=<id>.
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == "converted_customer__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    # -- Columns and read-only fields ------------------------------------------------------------
+
+    @admin.display(description="score", ordering="score")
+    def score_with_band(self, obj):
+        return "—" if obj.score is None else f"{obj.score} ({score_band(obj.score)})"
+
+    @admin.display(description="band")
+    def score_band(self, obj):
+        return score_band(obj.score) or "—"
+
+    @admin.display(description="converted into")
+    def converted_customer_link(self, obj):
+        if obj.converted_customer_id is None:
+            return "—"
+        url = reverse("admin:customers_customer_change", args=[obj.converted_customer_id])
+        return format_html('<a href="{}">{}</a>', url, obj.converted_customer)
+
+    @admin.display(description="change history")
+    def history(self, obj):
+        entries = (
+            LeadHistory.objects.for_organization(obj.organization_id)
+            .filter(lead_id=obj.pk)
+            .select_related("actor")
+            .order_by("-created_at", "-id")[:50]
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    TimestampField().to_representation(entry.created_at),
+                    entry.get_action_display(),
+                    entry.actor or "—",
+                    entry.via,
+                    _describe_changes(entry.changes),
+                )
+                for entry in entries
+            ),
+        )
+        if not rows:
+            return "No history recorded."
+        head = mark_safe("<tr><th>When</th><th>What</th><th>Who</th><th>Via</th><th>Changes</th></tr>")
+        return format_html("<table>{}{}</table>", head, rows)
+
+    # -- Writes go through leads.services --------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        fields = [name for name in form.cleaned_data if name in {f.name for f in Lead._meta.get_fields()}]
+        if change:
+            data = {name: form.cleaned_data[name] for name in form.changed_data if name in fields}
+            if data:
+                # The service compares with the stored values; obj already holds the new ones.
+                saved = services.lead_update(lead=Lead.objects.get(pk=obj.pk), user=request.user, data=data, via=VIA)
+                obj.updated_at = saved.updated_at
+            return
+        data = {name: form.cleaned_data[name] for name in fields if name != "organization"}
+        saved = services.lead_create(
+            organization=obj.organization,
+            user=request.user,
+            data=data,
+            allow_duplicate=form.cleaned_data.get("allow_duplicate", False),
+            via=VIA,
+        )
+        obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
+        obj._state.adding, obj._state.db = False, saved._state.db
+
+    def delete_model(self, request, obj):
+        # The admin's confirmation page is the explicit "force" the API asks for.
+        services.lead_delete(lead=obj, user=request.user, force=True, via=VIA)
+
+    def delete_queryset(self, request, queryset):
+        for lead in queryset.iterator(chunk_size=1000):
+            services.lead_delete(lead=lead, user=request.user, force=True, via=VIA)
+
+    # -- Actions ---------------------------------------------------------------------------------
+
+    @admin.action(description="Convert selected leads to customers", permissions=["change"])
+    def convert_to_customers(self, request, queryset):
+        converted, skipped = 0, []
+        for lead in queryset.iterator(chunk_size=1000):
+            try:
+                services.lead_convert_to_customer(lead=lead, user=request.user, via=VIA)
+            except Conflict as exc:
+                skipped.append(f"{lead}: {_message(exc)}")
+            else:
+                converted += 1
+        level = messages.SUCCESS if converted else messages.WARNING
+        self.message_user(request, f"Converted {converted} lead{'s' if converted != 1 else ''} to customers.", level)
+        if skipped:
+            self.message_user(request, _skipped_message(skipped), messages.WARNING)
+
+    @admin.action(description="Assign selected leads to a user…", permissions=["change"])
+    def assign_to_user(self, request, queryset):
+        users = self.admin_site.get_model_admin(User).get_queryset(request).filter(is_active=True)
+        form_class = type(
+            "AssignForm",
+            (forms.Form,),
+            {"assignee": forms.ModelChoiceField(users, required=False, empty_label="Nobody (unassign)")},
+        )
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._ask(request, queryset, form, "Assign leads")
+        assignee = form.cleaned_data["assignee"]
+        changed, skipped = 0, []
+        for lead in queryset.iterator(chunk_size=1000):
+            if assignee is not None and assignee.organization_id != lead.organization_id:
+                skipped.append(f"{lead}: {assignee} is not a member of its organization")
+            elif lead.assigned_to_id != getattr(assignee, "pk", None):
+                services.lead_update(lead=lead, user=request.user, data={"assigned_to": assignee}, via=VIA)
+                changed += 1
+        message = f"Assigned {changed} lead{'s' if changed != 1 else ''} to {assignee or 'nobody'}."
+        self.message_user(request, message, messages.SUCCESS)
+        if skipped:
+            self.message_user(request, _skipped_message(skipped), messages.WARNING)
+
+    @admin.action(description="Set the status of selected leads…", permissions=["change"])
+    def set_status(self, request, queryset):
+        form_class = type("StatusForm", (forms.Form,), {"status": forms.ChoiceField(choices=SETTABLE_STATUSES)})
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._ask(request, queryset, form, "Set status")
+        status = form.cleaned_data["status"]
+        changed, skipped = 0, []
+        for lead in queryset.iterator(chunk_size=1000):
+            if lead.status == LeadStatus.CONVERTED:
+                skipped.append(f"{lead}: already converted")
+            elif lead.status != status:
+                services.lead_update(lead=lead, user=request.user, data={"status": status}, via=VIA)
+                changed += 1
+        label = LeadStatus(status).label.lower()
+        self.message_user(request, f"Set {changed} lead{'s' if changed != 1 else ''} to {label}.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, _skipped_message(skipped), messages.WARNING)
+
+    @admin.action(description="Mark selected leads active", permissions=["change"])
+    def mark_active(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    @admin.action(description="Mark selected leads inactive", permissions=["change"])
+    def mark_inactive(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+    def _set_active(self, request, queryset, is_active):
+        changed = 0
+        for lead in queryset.filter(~Q(is_active=is_active)).iterator(chunk_size=1000):
+            services.lead_update(lead=lead, user=request.user, data={"is_active": is_active}, via=VIA)
+            changed += 1
+        state = "active" if is_active else "inactive"
+        self.message_user(request, f"Marked {changed} lead{'s' if changed != 1 else ''} {state}.", messages.SUCCESS)
+
+    @admin.action(description="Export selected leads as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        rows = queryset.select_related("assigned_to").order_by("-created_at", "-id").iterator(chunk_size=2000)
+        writer = csv.writer(_Echo())
+        lines = (writer.writerow(_csv_row(lead)) for lead in rows)
+        response = StreamingHttpResponse(_with_header(writer, lines), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="leads.csv"'
+        return response
+
+    def _ask(self, request, queryset, form, title):
+        """The intermediate page of an action that needs a value; it posts back to the same action."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "form": form,
+            "action": request.POST["action"],
+            "select_across": request.POST.get("select_across", "0"),
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "leads": queryset[:MAX_NAMED],
+            "count": queryset.count(),
+        }
+        return TemplateResponse(request, "admin/leads/lead/action_form.html", context)
+
+
+def _message(exc):
+    detail = exc.detail
+    if isinstance(detail, dict):
+        detail = next(iter(detail.values()))
+    if isinstance(detail, list):
+        detail = detail[0]
+    return str(detail)
+
+
+def _skipped_message(skipped):
+    named = "; ".join(skipped[:MAX_NAMED])
+    more = f"; and {len(skipped) - MAX_NAMED} more" if len(skipped) > MAX_NAMED else ""
+    return f"Skipped {len(skipped)}: {named}{more}."
+
+
+def _describe_changes(changes):
+    if not changes:
+        return "—"
+    parts = []
+    for field, change in changes.items():
+        if isinstance(change, dict) and set(change) == {"old", "new"}:
+            parts.append(f"{field}: {_short(change['old'])} → {_short(change['new'])}")
+        else:
+            parts.append(f"{field}: {_short(change)}")
+    return "; ".join(parts)
+
+
+def _short(value, limit=80):
+    text = "—" if value is None else value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for streaming csv.writer output."""
+
+    def write(self, value):
+        return value
+
+
+def _with_header(writer, lines):
+    yield writer.writerow(CSV_COLUMNS)
+    yield from lines
+
+
+def _csv_row(lead):
+    timestamp = TimestampField().to_representation
+    return [
+        lead.pk,
+        lead.name,
+        lead.email or "",
+        lead.phone or "",
+        lead.company or "",
+        lead.source or "",
+        lead.status,
+        "" if lead.score is None else lead.score,
+        lead.assigned_to.email if lead.assigned_to else "",
+        timestamp(lead.last_contacted_at) or "",
+        lead.notes or "",
+        json.dumps(lead.custom_fields or {}),
+        "true" if lead.is_active else "false",
+        timestamp(lead.created_at),
+        timestamp(lead.updated_at),
+    ]
