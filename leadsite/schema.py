@@ -1,8 +1,17 @@
 from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
 from leadsite.api import ErrorSerializer
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Any unique string (at most 255 characters). A retry with the same key and request returns the "
+    "first response without doing the work again; the same key with another request is a 422. Keys expire after "
+    "24 hours.",
+)
 
 # The schema and docs pages keep their slash; every API route also answers without one.
 PATHS_WITH_SLASH = ("/api/",)
@@ -23,7 +32,7 @@ class AutoSchema(openapi.AutoSchema):
 
     Added where they can occur, unless the view documents the code itself: 400 (malformed body),
     401 (needs a token), 403 (a role may be refused), 404 (a path naming an object), 413 (body too
-    large) and 429 (throttled, with Retry-After).
+    large), 422 (an Idempotency-Key reused) and 429 (throttled, with Retry-After).
     """
 
     def _get_response_bodies(self, direction="response"):
@@ -50,10 +59,21 @@ class AutoSchema(openapi.AutoSchema):
             (401, "Missing or invalid token", needs_token),
             (403, "Your role does not allow this action", refuses_roles),
             (404, "Not found in your organization", "{" in self.path),
+            (422, "Idempotency-Key already used with a different request", self._is_idempotent()),
             (413, "Request body too large", has_body),
             (429, "Too many requests; retry after the Retry-After header's seconds", bool(self.view.get_throttles())),
         ]
         return [(code, description) for code, description, applies in candidates if applies]
+
+    def _is_idempotent(self):
+        handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        return getattr(handler, "idempotent", False)
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self._is_idempotent():
+            parameters = [*parameters, IDEMPOTENCY_KEY]
+        return parameters
 
     def _get_response_headers_for_code(self, status_code, direction="response"):
         headers = super()._get_response_headers_for_code(status_code, direction)
