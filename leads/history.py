@@ -37,8 +37,14 @@ def record_history(entries) -> None:
     LeadHistory.objects.bulk_create(list(entries), batch_size=1000)
 
 
+# Where the API name is not the camelCased model field name.
+API_NAMES = {"converted_customer": "convertedCustomerId"}
+
+
 def api_name(field: str) -> str:
     """The API (camelCase) name of a lead model field: assigned_to -> assignedTo."""
+    if field in API_NAMES:
+        return API_NAMES[field]
     head, *rest = field.split("_")
     return head + "".join(part.title() for part in rest)
 

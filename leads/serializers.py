@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.serializers import CustomerSerializer
-from leads.models import SCORE_MAX, SCORE_MIN, Lead, LeadStatus
+from leads.models import SCORE_MAX, SCORE_MIN, Lead, LeadHistory, LeadStatus
 from leads.validators import validate_custom_fields
 from leadsite.api import TimestampField
 from organizations.models import User
@@ -42,6 +42,8 @@ class LeadSerializer(serializers.ModelSerializer):
     lastContactedAt = TimestampField(source="last_contacted_at", required=False, allow_null=True)
     customFields = serializers.JSONField(source="custom_fields", required=False)
     isActive = serializers.BooleanField(source="is_active", required=False)
+    convertedAt = TimestampField(source="converted_at", read_only=True)
+    convertedCustomerId = serializers.UUIDField(source="converted_customer_id", read_only=True, allow_null=True)
     createdAt = TimestampField(source="created_at", read_only=True)
     updatedAt = TimestampField(source="updated_at", read_only=True)
 
@@ -62,6 +64,8 @@ class LeadSerializer(serializers.ModelSerializer):
             "notes",
             "customFields",
             "isActive",
+            "convertedAt",
+            "convertedCustomerId",
             "createdAt",
             "updatedAt",
         ]
@@ -129,6 +133,37 @@ class ScoringStatsSerializer(serializers.Serializer):
 class ConvertResponseSerializer(serializers.Serializer):
     customerId = serializers.UUIDField()
     customer = CustomerSerializer()
+
+
+class ConvertRequestSerializer(serializers.Serializer):
+    customerId = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Attach the lead to this existing customer instead of a new one."
+    )
+
+
+class MergeRequestSerializer(serializers.Serializer):
+    duplicateIds = serializers.ListField(
+        child=serializers.UUIDField(), min_length=1, max_length=100, help_text="Leads folded into this one and deleted."
+    )
+
+
+class LeadHistorySerializer(serializers.ModelSerializer):
+    leadId = serializers.UUIDField(source="lead_id", read_only=True)
+    changes = serializers.JSONField(read_only=True, help_text='{"field": {"old": ..., "new": ...}}, camelCase names.')
+    actorId = serializers.UUIDField(source="actor_id", read_only=True, allow_null=True)
+    createdAt = TimestampField(source="created_at", read_only=True)
+
+    class Meta:
+        model = LeadHistory
+        fields = ["id", "leadId", "action", "changes", "actorId", "via", "createdAt"]
+        read_only_fields = fields
+
+
+class DuplicateGroupSerializer(serializers.Serializer):
+    matchOn = serializers.ChoiceField(choices=["email", "phone"], source="match_on")
+    value = serializers.CharField(help_text="The shared email in lower case, or the shared phone's digits.")
+    size = serializers.IntegerField(min_value=2)
+    leads = LeadSerializer(many=True)
 
 
 class OrganizationMemberField(OrganizationUserField):

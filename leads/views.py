@@ -4,17 +4,24 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from customers.models import Customer
 from idempotency.decorators import idempotent
 from leads import selectors, services
 from leads.filters import LeadFilter
 from leads.models import SORTABLE_FIELDS, Lead
 from leads.serializers import (
+    ConvertRequestSerializer,
     ConvertResponseSerializer,
+    DuplicateGroupSerializer,
     LeadByAssigneeSerializer,
     LeadBySourceSerializer,
+    LeadHistorySerializer,
     LeadSerializer,
+    MergeRequestSerializer,
     ReassignResponseSerializer,
     ReassignSerializer,
     ScoringStatsSerializer,
@@ -29,11 +36,31 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="Not found in your organization"),
 }
 CONVERT_ERRORS = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Lead cannot be converted")}
+DUPLICATE_ERRORS = {
+    **ERRORS,
+    409: OpenApiResponse(ErrorSerializer, description="A lead with this email exists (details: existingLeadId)"),
+}
+DELETE_ERRORS = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Lead is converted; send force=true")}
+MERGE_ERRORS = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="A duplicate has been converted")}
+ALLOW_DUPLICATE = OpenApiParameter(
+    "allowDuplicate", bool, description="Create the lead even if a lead with its email exists (default false)."
+)
+FORCE = OpenApiParameter("force", bool, description="Needed to delete a converted lead (default false).")
+
+
+def query_flag(request, name) -> bool:
+    """A true/false query parameter, false when absent; anything else is a 400."""
+    raw = request.query_params.get(name, "").strip().lower()
+    if raw in ("", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise ValidationError({name: [f"'{raw}' is not a boolean; use true or false."]})
 
 
 @extend_schema_view(
     list=extend_schema(responses={200: LeadSerializer(many=True), **ERRORS}),
-    create=extend_schema(responses={201: LeadSerializer, **ERRORS}),
+    create=extend_schema(parameters=[ALLOW_DUPLICATE], responses={201: LeadSerializer, **DUPLICATE_ERRORS}),
     retrieve=extend_schema(responses={200: LeadSerializer, **ERRORS}),
     update=extend_schema(
         request=LeadSerializer(partial=True),
@@ -41,7 +68,7 @@ CONVERT_ERRORS = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="L
         description="Fields not sent keep their value, as with PATCH.",
     ),
     partial_update=extend_schema(responses={200: LeadSerializer, **ERRORS}),
-    destroy=extend_schema(responses={204: None, **ERRORS}),
+    destroy=extend_schema(parameters=[FORCE], responses={204: None, **DELETE_ERRORS}),
 )
 class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
     queryset = Lead.objects.all()
@@ -62,7 +89,10 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.instance = services.lead_create(
-            organization=self.organization, user=self.request.user, data=serializer.validated_data
+            organization=self.organization,
+            user=self.request.user,
+            data=serializer.validated_data,
+            allow_duplicate=query_flag(self.request, "allowDuplicate"),
         )
 
     def update(self, request, *args, **kwargs):
@@ -76,15 +106,62 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
         )
 
     def perform_destroy(self, instance):
-        services.lead_delete(lead=instance, user=self.request.user)
+        services.lead_delete(lead=instance, user=self.request.user, force=query_flag(self.request, "force"))
 
-    @extend_schema(request=None, responses={201: ConvertResponseSerializer, **CONVERT_ERRORS})
+    @extend_schema(
+        request=ConvertRequestSerializer,
+        responses={201: ConvertResponseSerializer, 200: ConvertResponseSerializer, **CONVERT_ERRORS},
+        description="Creates a customer from the lead (201), or with customerId attaches the lead to that existing "
+        "customer, filling only its empty contact fields (200).",
+    )
     @action(detail=True, methods=["post"], url_path="convert-to-customer")
     @idempotent
     def convert_to_customer(self, request, pk=None):
-        customer = services.lead_convert_to_customer(lead=self.get_object(), user=request.user)
+        lead = self.get_object()
+        serializer = ConvertRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer_id = serializer.validated_data.get("customerId")
+        customer = None
+        if customer_id is not None:
+            customer = get_object_or_404(Customer.objects.for_organization(self.organization), pk=customer_id)
+        customer = services.lead_convert_to_customer(lead=lead, user=request.user, customer=customer)
         body = ConvertResponseSerializer({"customerId": customer.id, "customer": customer}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(body, status=status.HTTP_200_OK if customer_id else status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={200: DuplicateGroupSerializer(many=True), **ERRORS},
+        description="Groups of leads sharing an email (case-insensitive) or a phone number (digits only), "
+        "biggest first. A lead can be in an email group and a phone group.",
+    )
+    @action(detail=False, methods=["get"], filter_backends=[])
+    def duplicates(self, request):
+        groups = self.paginate_queryset(selectors.lead_duplicate_groups(organization=self.organization))
+        groups = selectors.lead_duplicate_group_members(organization=self.organization, groups=groups)
+        return self.get_paginated_response(DuplicateGroupSerializer(groups, many=True).data)
+
+    @extend_schema(
+        request=MergeRequestSerializer,
+        responses={200: LeadSerializer, **MERGE_ERRORS},
+        description="Folds the duplicates into this lead (empty fields filled, custom fields and notes merged, "
+        "highest score kept), moves their history to it and deletes them, all in one transaction.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def merge(self, request, pk=None):
+        lead = self.get_object()
+        serializer = MergeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        duplicate_ids = serializer.validated_data["duplicateIds"]
+        lead = services.lead_merge(lead=lead, duplicate_ids=duplicate_ids, user=request.user)
+        return Response(LeadSerializer(lead, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        responses={200: LeadHistorySerializer(many=True), **ERRORS},
+        description="Who created, changed, converted, merged or deleted the lead, and when; newest first.",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request, pk=None):
+        entries = selectors.lead_history(lead=self.get_object())
+        return self._paginated(entries, LeadHistorySerializer)
 
     @extend_schema(responses={200: LeadBySourceSerializer(many=True), **ERRORS})
     @action(detail=False, methods=["get"], url_path=r"by-source/(?P<source>[^/]+)")
