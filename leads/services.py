@@ -209,18 +209,28 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api") -> Le
 def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via: str = "api") -> int:
     """Move from_user's leads (only those in `statuses` if given) to to_user; returns how many moved.
 
-    The leads are locked, updated in one UPDATE and their history written in one INSERT. `to_user`
-    is locked first, so a concurrent deactivation either waits for the move or makes it a 400.
+    One `UPDATE ... RETURNING id` (PostgreSQL, SQLite >= 3.35) moves the leads and names exactly
+    the ones it moved, so their history, written in one INSERT, matches even when another request
+    moves some of them at the same time. Its WHERE is the scoped queryset's, compiled by Django.
+    `to_user` is locked first, so a concurrent deactivation either waits for the move or makes it a 400.
     """
     if not User.objects.select_for_update().filter(pk=to_user.pk, is_active=True).exists():
         raise ValidationError({"toUserId": ["This user is inactive; leads can only move to an active user."]})
     leads = Lead.objects.for_organization(organization).filter(assigned_to=from_user)
     if statuses:
         leads = leads.filter(status__in=statuses)
-    lead_ids = list(leads.select_for_update().order_by("pk").values_list("pk", flat=True))
-    if not lead_ids:
-        return 0
-    Lead.objects.filter(pk__in=lead_ids).update(assigned_to=to_user, updated_at=timezone.now())
+    where, where_params = leads.query.get_compiler(connection=connection).compile(leads.query.where)
+    field = Lead._meta.get_field
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Lead._meta.db_table} SET assigned_to_id = %s, updated_at = %s WHERE {where} RETURNING id",
+            [
+                field("assigned_to").get_db_prep_save(to_user.pk, connection),
+                field("updated_at").get_db_prep_save(timezone.now(), connection),
+                *where_params,
+            ],
+        )
+        lead_ids = [Lead._meta.pk.to_python(row[0]) for row in cursor.fetchall()]
     changes = {"assignedTo": {"old": str(from_user.pk), "new": str(to_user.pk)}}
     record_history(
         history_entry(

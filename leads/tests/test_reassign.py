@@ -151,7 +151,7 @@ class TestReassign:
         statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
         assert statements.count("UPDATE") == 1
         assert statements.count("INSERT") == 1
-        # Authentication, two user lookups, savepoint/lock of toUser, lead ids, update, history insert.
+        # Authentication, two user lookups, savepoint, lock of toUser, UPDATE ... RETURNING, history INSERT.
         assert len(queries.captured_queries) <= 10
 
     def test_sales_rep_may_reassign(self, organization, rep, successor):
