@@ -1,9 +1,15 @@
 """Building blocks every API endpoint shares: timestamps, pagination, sorting, error schema."""
 
+import binascii
+import json
 import math
-from datetime import UTC
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import UTC, datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connections
 from django.db.models import F
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -48,42 +54,155 @@ def parse_positive_int(params, name, default, maximum=None):
     return value
 
 
+def count_rows(queryset, exact_up_to):
+    """(total, is_estimate): exact up to `exact_up_to` rows, above it PostgreSQL's planner estimate.
+
+    Counting 800,000 rows exactly costs far more than fetching a page of them, so a big set
+    gets the estimate the planner already keeps (one EXPLAIN, no scan). Other databases count.
+    """
+    queryset = queryset.order_by()
+    capped = queryset[: exact_up_to + 1].count()
+    if capped <= exact_up_to:
+        return capped, False
+    if connections[queryset.db].vendor != "postgresql":
+        return queryset.count(), False
+    plan = json.loads(queryset.explain(format="json"))
+    return max(capped, int(plan[0]["Plan"]["Plan Rows"])), True
+
+
+class Keyset:
+    """Where a cursor points: after the row with this sort value and id, for one sortField/sortOrder.
+
+    The cursor is opaque to clients: url-safe base64 of [sortField, sortOrder, value, id].
+    """
+
+    def __init__(self, request, view, queryset):
+        self.field, self.order = SortBackend().get_sort(request, view)
+        self.name = request.query_params.get("sortField") or view.default_sort_field
+        self.model_field = queryset.model._meta.get_field(self.field)
+        self.pk_field = queryset.model._meta.pk
+
+    def encode(self, row):
+        value = getattr(row, self.field)
+        if isinstance(value, datetime):
+            value = value.isoformat()  # full precision: the API shows milliseconds only
+        payload = json.dumps([self.name, self.order, value, str(row.pk)], separators=(",", ":"))
+        return urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+    def decode(self, cursor):
+        """The (value, id) a cursor points after, or a 400 naming `cursor`."""
+        try:
+            name, order, value, pk = json.loads(urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            if value is not None:
+                value = self.model_field.to_python(value)
+            pk = self.pk_field.to_python(pk)
+        except (ValueError, TypeError, binascii.Error, DjangoValidationError):
+            raise ValidationError({"cursor": ["Not a valid cursor; send a nextCursor this list returned."]}) from None
+        if [name, order] != [self.name, self.order]:
+            raise ValidationError(
+                {"cursor": [f"This cursor walks sortField={name}&sortOrder={order}; send those with it."]}
+            )
+        return value, pk
+
+    def rows_after(self, queryset, cursor, count):
+        """Up to `count` rows after the cursor (from the start for an empty cursor) in the queryset's order.
+
+        The sort is (field, id) with nulls last: the non-null rows come by one row comparison that the
+        (organization, field, id) index answers, then, once they run out, the null rows by id.
+        """
+        if not cursor:
+            return list(queryset[:count])
+        value, pk = self.decode(cursor)
+        after, id_after = (TupleGreaterThan, "pk__gt") if self.order == "asc" else (TupleLessThan, "pk__lt")
+        rows = []
+        if value is not None:
+            rows = list(queryset.filter(after(Tuple(F(self.field), F("pk")), (value, pk)))[:count])
+        if self.model_field.null and len(rows) < count:
+            nulls = queryset.filter(**{f"{self.field}__isnull": True})
+            if value is None:
+                nulls = nulls.filter(**{id_after: pk})
+            rows += list(nulls[: count - len(rows)])
+        return rows
+
+
+def sorts_by_keyset(view):
+    """Cursors need the (field, id) order that SortBackend gives; lists sorted otherwise have none."""
+    return any(issubclass(backend, SortBackend) for backend in getattr(view, "filter_backends", ()))
+
+
 class PageLimitPagination(BasePagination):
-    """`?page=&limit=` pagination answering {data, total, page, limit, totalPages}."""
+    """`?page=&limit=` pagination answering {data, total, page, limit, totalPages}.
+
+    Views sorted by SortBackend also offer keyset pagination:
+    every response carries `nextCursor` (null on the last page), and `?cursor=<nextCursor>&limit=`
+    answers {data, limit, nextCursor} with the rows after that cursor, at the same cost on page
+    10,000 as on page 1 (`?cursor=` empty starts from the top). A cursor is bound to its sortField
+    and sortOrder.
+
+    `total` is exact up to `exact_count_up_to` rows; above that it is PostgreSQL's estimate and the
+    response says `totalIsEstimate: true`.
+    """
 
     default_limit = 10
     max_limit = 100
+    exact_count_up_to = 10_000
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.page = parse_positive_int(request.query_params, "page", 1)
         self.limit = parse_positive_int(request.query_params, "limit", self.default_limit, self.max_limit)
-        self.total = queryset.count()
-        offset = (self.page - 1) * self.limit
-        if offset >= self.total:
-            return []
-        return list(queryset[offset : offset + self.limit])
+        self.keyset = Keyset(request, view, queryset) if sorts_by_keyset(view) else None
+        self.cursor = request.query_params.get("cursor")
+        if self.cursor is not None:
+            if self.keyset is None:
+                raise ValidationError({"cursor": ["This list has no cursor pagination; use page and limit."]})
+            rows = self.keyset.rows_after(queryset, self.cursor, self.limit + 1)
+        else:
+            self.page = parse_positive_int(request.query_params, "page", 1)
+            self.total, self.total_is_estimate = count_rows(queryset, self.exact_count_up_to)
+            offset = (self.page - 1) * self.limit
+            if offset >= self.total and not self.total_is_estimate:
+                rows = []
+            else:
+                rows = list(queryset[offset : offset + self.limit + 1])
+        self.has_next = len(rows) > self.limit
+        self.rows = rows[: self.limit]
+        return self.rows
 
     def get_paginated_response(self, data):
-        return Response(
-            {
-                "data": data,
-                "total": self.total,
-                "page": self.page,
-                "limit": self.limit,
-                "totalPages": math.ceil(self.total / self.limit),
-            }
-        )
+        if self.cursor is not None:
+            return Response({"data": data, "limit": self.limit, "nextCursor": self.next_cursor()})
+        body = {
+            "data": data,
+            "total": self.total,
+            "page": self.page,
+            "limit": self.limit,
+            "totalPages": math.ceil(self.total / self.limit),
+        }
+        if self.total_is_estimate:
+            body["totalIsEstimate"] = True
+        if self.keyset is not None:
+            body["nextCursor"] = self.next_cursor()
+        return Response(body)
+
+    def next_cursor(self):
+        return self.keyset.encode(self.rows[-1]) if self.has_next else None
 
     def get_paginated_response_schema(self, schema):
         return {
             "type": "object",
-            "required": ["data", "total", "page", "limit", "totalPages"],
+            # total, page and totalPages are in every answer except those to ?cursor=.
+            "required": ["data", "limit"],
             "properties": {
                 "data": schema,
                 "total": {"type": "integer", "minimum": 0},
                 "page": {"type": "integer", "minimum": 1},
                 "limit": {"type": "integer", "minimum": 1, "maximum": self.max_limit},
                 "totalPages": {"type": "integer", "minimum": 0},
+                "totalIsEstimate": {"type": "boolean", "description": "Present (true) when total is an estimate."},
+                "nextCursor": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Where the next page starts (?cursor=); null on the last page.",
+                },
             },
         }
 
@@ -103,7 +222,20 @@ class PageLimitPagination(BasePagination):
                 "description": f"Items per page, at most {self.max_limit}.",
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_limit, "default": self.default_limit},
             },
-        ]
+        ] + (
+            [
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "required": False,
+                    "description": "A nextCursor from an earlier response: the rows after it, without page or total "
+                    "(an empty cursor starts at the top). Send the same sortField and sortOrder.",
+                    "schema": {"type": "string"},
+                }
+            ]
+            if sorts_by_keyset(view)
+            else []
+        )
 
 
 class SortBackend:
