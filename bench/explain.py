@@ -1,0 +1,103 @@
+"""Print PostgreSQL's plan for each list query the API runs, for the organization holding 80%.
+
+    .venv/bin/python bench/explain.py [--analyze]
+
+The SQL is the ORM's own (the view's queryset with SortBackend and the filters applied), so
+what is printed is what the API sends. A "Seq Scan on leads_lead" line is flagged.
+"""
+
+import argparse
+
+from common import admin
+from django.db import connection
+from django.db.models import F
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.test import RequestFactory
+from rest_framework.request import Request
+
+from leads.models import SORTABLE_FIELDS
+from leads.views import LeadViewSet
+from leadsite.api import Keyset, count_rows
+
+
+def queryset_for(user, query):
+    request = Request(RequestFactory().get("/leads", query))
+    request.user = user
+    view = LeadViewSet(request=request, format_kwarg=None, action="list", kwargs={})
+    return view.filter_queryset(view.get_queryset()), request, view
+
+
+def plan(queryset, analyze):
+    sql, params = queryset.query.sql_with_params()
+    options = "ANALYZE, BUFFERS" if analyze else "COSTS"
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ({options}) {sql}", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def show(title, queryset, analyze):
+    lines = plan(queryset, analyze)
+    seq = any("Seq Scan on leads_lead" in line for line in lines)
+    print(f"\n### {title}{'   <-- SEQ SCAN' if seq else ''}")
+    for line in lines:
+        print("    " + line)
+    return seq
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--analyze", action="store_true", help="run the queries (EXPLAIN ANALYZE, BUFFERS)")
+    parser.add_argument("--only", default="", help="comma-separated sections: sort,cursor,count,filters")
+    args = parser.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    user = admin()
+    seq_scans = []
+
+    def run(section, title, queryset):
+        if not only or section in only:
+            if show(title, queryset, args.analyze):
+                seq_scans.append(title)
+
+    for name in SORTABLE_FIELDS:
+        for order in ("asc", "desc"):
+            queryset, request, view = queryset_for(user, {"sortField": name, "sortOrder": order})
+            run("sort", f"page 1 of 100, sortField={name}&sortOrder={order}", queryset[:101])
+            # The cursor of the 100th row of page 1, then the page after it.
+            last = list(queryset[99:100])[0]
+            keyset = Keyset(request, view, queryset)
+            value, pk = keyset.decode(keyset.encode(last))
+            after = TupleGreaterThan if order == "asc" else TupleLessThan
+            if value is not None:
+                run(
+                    "cursor",
+                    f"cursor page, sortField={name}&sortOrder={order}",
+                    queryset.filter(after(Tuple(F(keyset.field), F("pk")), (value, pk)))[:101],
+                )
+    queryset, _, _ = queryset_for(user, {})
+    run("sort", "page 5,000 of 100 by offset (createdAt desc)", queryset[499_900:500_001])
+    run("count", "exact COUNT(*) of the organization (what an exact total costs)", queryset.order_by().values("pk"))
+    run("count", "capped count (first 10,001 rows)", queryset.order_by().values("pk")[:10_001])
+    filters = {
+        "status=qualified": {"status": "qualified"},
+        "source=referral": {"source": "referral"},
+        "assignedTo=<a rep>": {"assignedTo": str(user.organization.users.exclude(pk=user.pk).first().pk)},
+        "scoreMin=90": {"scoreMin": "90"},
+        "createdAfter=2026-10-01": {"createdAfter": "2026-10-01T00:00:00Z"},
+        "lastContactedBefore=2024-01-01": {"lastContactedBefore": "2024-01-01T00:00:00Z"},
+        "isActive=false": {"isActive": "false"},
+        "q=okafor": {"q": "okafor"},
+        "q=acme globex": {"q": "acme globex"},
+    }
+    for title, query in filters.items():
+        queryset, _, _ = queryset_for(user, query)
+        run("filters", f"filter {title}, page 1 of 100", queryset[:101])
+    for title, query in list(filters.items())[-2:]:
+        queryset, _, _ = queryset_for(user, query)
+        total, estimate = count_rows(queryset, 10_000)
+        print(f"\n({title}: total {total}{' (estimate)' if estimate else ''})")
+
+    print("\nSequential scans of leads_lead:", ", ".join(seq_scans) or "none")
+
+
+if __name__ == "__main__":
+    main()

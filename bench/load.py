@@ -1,0 +1,186 @@
+"""Fill a PostgreSQL database with N leads (1,000,000 by default) for the benchmarks.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/leads_bench .venv/bin/python bench/load.py [--leads N]
+
+Three organizations: "bench-big" holds 80% of the leads (300 reps), "bench-mid" 15% (50 reps),
+"bench-small" 5% (10 reps). Every organization has an admin `admin@<slug>.example` with the
+password `bench-password`. Status, source, score (15% null), assignee (10% unassigned, the
+rest skewed towards a few busy reps) and dates (3 years, skewed towards recent) follow
+rough real-world shapes; the generator is seeded, so two runs give the same data.
+
+The rows go in with PostgreSQL COPY through psycopg 3: the secondary indexes are dropped
+first and rebuilt after (faster than maintaining them row by row), foreign-key triggers are
+skipped for the COPY (the rows are consistent by construction), then the table is analysed.
+The `import_leads` command validates every row through the serializer, which is the right
+path for user files but too slow to load a million rows for a benchmark.
+
+The database is wiped first: the script refuses a database whose name lacks "bench".
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leads_bench")
+
+PASSWORD = "bench-password"
+ORGANIZATIONS = [("bench-big", 0.80, 300), ("bench-mid", 0.15, 50), ("bench-small", 0.05, 10)]
+STATUSES = [("new", 35), ("contacted", 25), ("qualified", 15), ("unqualified", 15), ("converted", 10)]
+SOURCES = [
+    ("website", 30),
+    ("referral", 18),
+    ("linkedin", 15),
+    ("email_campaign", 10),
+    ("cold_call", 10),
+    ("trade_show", 8),
+    ("partner", 5),
+    (None, 4),
+]
+FIRST = "Ada Alan Anna Ben Carla Chen Dana Eva Farid Grace Hana Ivan Jana Ken Lea Liam Maya Noah Olga Omar Pia Raj Sara Tom Uma Vera Wei Yuki Zoe".split()  # noqa: E501
+LAST = "Smith Jones Garcia Müller Rossi Dubois Tanaka Kim Nowak Silva Ivanova Chen Patel Khan Novak Berg Costa Lind Moreau Okafor".split()  # noqa: E501
+WORDS = "Acme Globex Initech Umbrella Stark Wayne Wonka Tyrell Cyberdyne Hooli Vandelay Soylent Oscorp Massive Dynamic Nakatomi Gringotts Monarch Aperture Black Mesa".split()  # noqa: E501
+SUFFIXES = ["Inc", "LLC", "GmbH", "Ltd", "Group", "Labs", "Systems", "Partners"]
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+THREE_YEARS = 3 * 365 * 86400
+
+COLUMNS = (
+    "id organization_id name email phone company source status score assigned_to_id last_contacted_at notes "
+    "custom_fields is_active converted_at converted_customer_id created_at updated_at"
+).split()
+
+
+def weighted(choices, rng, k):
+    values, weights = zip(*choices, strict=True)
+    return rng.choices(values, weights=weights, k=k)
+
+
+def lead_rows(organization_id, reps, count, rng, offset):
+    """Yield `count` tuples in COLUMNS order."""
+    statuses = weighted(STATUSES, rng, count)
+    sources = weighted(SOURCES, rng, count)
+    companies = [f"{a} {b} {s}" for a in WORDS for b in WORDS for s in SUFFIXES]
+    # A few reps hold many leads: weight rep i by 1 / (i + 1) ** 0.8.
+    assignees = rng.choices(reps, weights=[1 / (i + 1) ** 0.8 for i in range(len(reps))], k=count)
+    for i in range(count):
+        n = offset + i
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        age = int(THREE_YEARS * rng.random() ** 1.7)  # skewed towards recent leads
+        created = NOW - timedelta(seconds=age, microseconds=rng.randrange(1_000_000))
+        updated = created + timedelta(seconds=int(age * rng.random() * 0.5))
+        contacted = None if rng.random() < 0.4 else created + timedelta(seconds=int(age * rng.random()))
+        status = statuses[i]
+        yield (
+            uuid.UUID(int=rng.getrandbits(128), version=4),
+            organization_id,
+            f"{first} {last}",
+            None if rng.random() < 0.05 else f"{first.lower()}.{last.lower()}{n}@example{n % 97}.com",
+            None if rng.random() < 0.3 else f"+1-555-{n % 10_000_000:07d}",
+            None if rng.random() < 0.1 else rng.choice(companies),
+            sources[i],
+            status,
+            None if rng.random() < 0.15 else min(100, max(0, int(rng.gauss(50, 22)))),
+            None if rng.random() < 0.1 else assignees[i],
+            contacted,
+            None if rng.random() < 0.8 else "Asked for a call back next quarter.",
+            "{}" if rng.random() < 0.9 else json.dumps({"industry": rng.choice(["saas", "retail", "health"])}),
+            rng.random() > 0.05,
+            updated if status == "converted" else None,
+            None,
+            created,
+            updated,
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    url = os.environ["DATABASE_URL"]
+    if "bench" not in url.rsplit("/", 1)[-1]:
+        sys.exit(f"Refusing to wipe {url}: the database name must contain 'bench'.")
+    ensure_database(url)
+
+    import django
+
+    django.setup()
+    from django.contrib.auth.hashers import make_password
+    from django.core.management import call_command
+    from django.db import connection
+
+    from organizations.models import Organization, User
+
+    started = time.monotonic()
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE leads_lead, leads_leadhistory, customers_customer, organizations_user, "
+            "organizations_organization CASCADE"
+        )
+    rng = random.Random(args.seed)
+    password = make_password(PASSWORD)
+    plan = []
+    for slug, share, rep_count in ORGANIZATIONS:
+        organization = Organization.objects.create(name=slug.replace("-", " ").title(), slug=slug)
+        User.objects.create(
+            email=f"admin@{slug}.example", name="Admin", organization=organization, role="admin", password=password
+        )
+        reps = User.objects.bulk_create(
+            User(email=f"rep{i}@{slug}.example", name=f"Rep {i}", organization=organization, password=password)
+            for i in range(rep_count)
+        )
+        plan.append((organization.id, [rep.id for rep in reps], int(args.leads * share)))
+    plan[0] = (plan[0][0], plan[0][1], args.leads - sum(count for _, _, count in plan[1:]))
+
+    raw = connection.connection  # the psycopg 3 connection under Django's
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'leads_lead' "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET session_replication_role = replica")  # no FK triggers during COPY
+        offset = 0
+        with cursor.copy(f"COPY leads_lead ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for organization_id, reps, count in plan:
+                for row in lead_rows(organization_id, reps, count, rng, offset):
+                    copy.write_row(row)
+                offset += count
+        cursor.execute("SET session_replication_role = DEFAULT")
+        print(f"copied {offset} leads in {time.monotonic() - started:.0f}s", flush=True)
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        for _, definition in indexes:
+            cursor.execute(definition)
+        print(f"rebuilt {len(indexes)} indexes at {time.monotonic() - started:.0f}s", flush=True)
+    raw.commit()
+    raw.autocommit = True
+    with raw.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE leads_lead")
+        cursor.execute("VACUUM ANALYZE organizations_user")
+    print(f"done: {offset} leads in {time.monotonic() - started:.0f}s", flush=True)
+    for slug, _, _ in ORGANIZATIONS:
+        print(f"  login: admin@{slug}.example / {PASSWORD}")
+
+
+def ensure_database(url):
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+if __name__ == "__main__":
+    main()
