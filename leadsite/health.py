@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leadsite.api import ErrorSerializer
+from leadsite.db_router import PRIMARY, replica_alias
 from leadsite.errors import ServiceUnavailable
 
 
@@ -41,7 +42,7 @@ class ReadyView(ProbeView):
         summary="Readiness: the databases answer",
     )
     def get(self, request):
-        for alias in connections:
+        for alias in filter(None, [PRIMARY, replica_alias()]):
             try:
                 with connections[alias].cursor() as cursor:
                     cursor.execute("SELECT 1")

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "leadsite.middleware.RequestLogMiddleware",
+    "leadsite.db_router.PrimaryReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "leadsite.body_limit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -88,6 +89,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A PostgreSQL streaming replica for reads (leadsite.db_router); writes and reads after them use the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+        test_options={"MIRROR": "default"},  # tests read the primary, unless a test sets up its own replica
+    )
+DATABASE_ROUTERS = ["leadsite.db_router.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "organizations.User"
