@@ -492,15 +492,15 @@ def numbered_rows(count):
 def fail_on_batch(monkeypatch, number, exception):
     """Make the history write of the `number`th batch fail, after its leads were inserted."""
     calls = []
-    real = importing.record_history
+    real = importing.write_history
 
-    def record_history(entries):
+    def write_history(entries, **kwargs):
         calls.append(1)
-        real(entries)
+        real(entries, **kwargs)
         if len(calls) == number:
             raise exception
 
-    monkeypatch.setattr(importing, "record_history", record_history)
+    monkeypatch.setattr(importing, "write_history", write_history)
 
 
 @pytest.mark.django_db
@@ -593,6 +593,10 @@ def test_postgres_copy_writes_every_column(tmp_path, organization, user):
     assert (acme.is_active, acme.notes) == (False, "tab\there\\back")
     assert (globex.email, globex.score, globex.custom_fields, globex.notes) == (None, None, {}, "a\nb")
     assert acme.created_at is not None and acme.updated_at == acme.created_at
+    entry = LeadHistory.objects.get(lead_id=acme.pk)
+    assert (entry.action, entry.via, entry.created_at) == ("created", "import", acme.created_at)
+    assert entry.changes["customFields"] == {"old": None, "new": {"k": [1, "é"]}}
+    assert entry.changes["lastContactedAt"] == {"old": None, "new": "2025-05-11T14:00:00.123Z"}
     assert LeadHistory.objects.filter(organization=organization).count() == 2
 
 

@@ -1,0 +1,197 @@
+"""Time `import_leads` against `psql \\copy` of the same clean rows, and its peak memory at two file sizes.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/leads_import_bench .venv/bin/python bench/import_bench.py \\
+        [--rows 1000000] [--bad-share 0.02] [--batch-size 5000]
+
+It migrates the database, generates a CSV of N rows (a share of them bad: no name, bad email,
+score 150, status 'converted', unknown assignee), then runs, each in its own process:
+- `import_leads --dry-run` of the file (reading + validation only),
+- `import_leads` of the file into an empty leads table (reading, validation, COPY, history),
+- `import_leads` of a file a tenth the size, for the peak memory at two sizes,
+- `psql \\copy` of the file's good rows into a scratch table with the same column types.
+Figures are rows of the file per second (bad rows included for the import). The leads and
+history tables are emptied first: the script refuses a database whose name lacks "bench".
+"""
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
+os.environ.setdefault("DEBUG", "0")
+
+SLUG = "import-bench"
+COLUMNS = ["name", "email", "phone", "company", "source", "status", "score", "assignedTo", "notes", "customFields"]
+SCRATCH_COLUMNS = "name text, email text, phone text, company text, source text, status text, score smallint, "
+SCRATCH_COLUMNS += "assigned_to text, notes text, custom_fields jsonb"
+SOURCES = ["website", "referral", "trade_show", "cold_call", "social_media"]
+STATUSES = ["new", "contacted", "qualified", "unqualified"]
+BAD_KINDS = ["no_name", "bad_email", "score_150", "converted", "unknown_assignee"]
+
+
+def generate(path: Path, clean_path: Path, rows: int, bad_share: float, assignees: list) -> int:
+    """Write the file and its good rows; returns how many rows are bad."""
+    rng = random.Random(rows)
+    bad = 0
+    with open(path, "w", newline="") as out, open(clean_path, "w", newline="") as clean:
+        writer, clean_writer = csv.writer(out), csv.writer(clean)
+        writer.writerow(COLUMNS)
+        clean_writer.writerow(COLUMNS)
+        for n in range(rows):
+            company = f"Company {rng.randrange(50_000)}"
+            row = [
+                f"Contact {n} at {company}",
+                f"lead{n}@example.com",
+                f"555-{rng.randrange(100, 1000)}-{rng.randrange(1000, 10000)}",
+                company,
+                rng.choice(SOURCES),
+                rng.choice(STATUSES),
+                rng.choice(["", *map(str, range(0, 101))]),
+                rng.choice(["", *assignees]),
+                "Met at the booth; wants a demo" if n % 3 == 0 else "",
+                json.dumps({"industry": rng.choice(["Tech", "Retail"]), "employees": rng.randrange(1, 5000)}),
+            ]
+            if rng.random() < bad_share:
+                bad += 1
+                kind = BAD_KINDS[bad % len(BAD_KINDS)]
+                if kind == "no_name":
+                    row[0] = ""
+                elif kind == "bad_email":
+                    row[1] = f"lead{n}-at-example.com"
+                elif kind == "score_150":
+                    row[6] = "150"
+                elif kind == "converted":
+                    row[5] = "converted"
+                else:
+                    row[7] = "nobody@nowhere.example"
+            else:
+                clean_writer.writerow(row)
+            writer.writerow(row)
+    return bad
+
+
+def child_import(args):
+    """Run in a process of its own: import one file and print seconds and peak memory as JSON."""
+    import django
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    django.setup()
+    options = ["--organization", SLUG, "--quiet", "--allow-errors", "--batch-size", str(args.batch_size)]
+    if args.dry_run:
+        options.append("--dry-run")
+    started = time.perf_counter()
+    try:
+        call_command("import_leads", args.child_import, *options, errors=os.devnull, stdout=sys.stderr)
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "maxrss_mb": usage.ru_maxrss / 1024}))
+
+
+def run_child(path: Path, batch_size: int, dry_run=False) -> dict:
+    command = [sys.executable, __file__, "--child-import", str(path), "--batch-size", str(batch_size)]
+    if dry_run:
+        command.append("--dry-run")
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    sys.stderr.write(result.stderr)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--bad-share", type=float, default=0.02)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--workdir", default="/tmp/import_bench")
+    parser.add_argument("--child-import", help=argparse.SUPPRESS)
+    parser.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_import:
+        return child_import(args)
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres") or "bench" not in urlparse(url).path:
+        sys.exit("Set DATABASE_URL to a PostgreSQL database whose name contains 'bench'; it is emptied.")
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+
+    django.setup()
+    from organizations.models import Organization, User
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE leads_lead, leads_leadhistory")
+    organization, _ = Organization.objects.get_or_create(slug=SLUG, defaults={"name": "Import bench"})
+    assignees = []
+    for n in range(5):
+        user, _ = User.objects.get_or_create(email=f"rep{n}@{SLUG}.example", defaults={"organization": organization})
+        assignees.append(user.email if n % 2 else str(user.pk))
+    connection.close()
+
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    small_rows = max(args.rows // 10, 1)
+    files = {}
+    for rows in (args.rows, small_rows):
+        path, clean = workdir / f"leads_{rows}.csv", workdir / f"clean_{rows}.csv"
+        started = time.perf_counter()
+        bad = generate(path, clean, rows, args.bad_share, assignees)
+        files[rows] = (path, clean, bad)
+        print(f"generated {rows:,} rows ({bad:,} bad) in {time.perf_counter() - started:.1f}s: {path}", flush=True)
+
+    path, clean, bad = files[args.rows]
+    dry = run_child(path, args.batch_size, dry_run=True)
+    print(f"dry run (read + validate): {dry['seconds']:.1f}s", flush=True)
+    full = run_child(path, args.batch_size)
+    print(f"import: {full['seconds']:.1f}s, peak {full['maxrss_mb']:.0f} MB", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM leads_lead")
+        imported = cursor.fetchone()[0]
+        cursor.execute("TRUNCATE leads_lead, leads_leadhistory")
+    connection.close()
+    small = run_child(files[small_rows][0], args.batch_size)
+    print(f"import of {small_rows:,} rows: {small['seconds']:.1f}s, peak {small['maxrss_mb']:.0f} MB", flush=True)
+
+    psql = ["psql", url.replace("postgres://", "postgresql://", 1), "-q", "-v", "ON_ERROR_STOP=1"]
+    scratch = "SET client_min_messages = warning; DROP TABLE IF EXISTS import_bench_scratch; "
+    scratch += f"CREATE TABLE import_bench_scratch ({SCRATCH_COLUMNS})"
+    subprocess.run([*psql, "-c", scratch], check=True)
+    started = time.perf_counter()
+    subprocess.run([*psql, "-c", f"\\copy import_bench_scratch FROM '{clean}' WITH (FORMAT csv, HEADER)"], check=True)
+    copy_seconds = time.perf_counter() - started
+    subprocess.run([*psql, "-c", "DROP TABLE import_bench_scratch"], check=True)
+
+    good = args.rows - bad
+    import_rate, copy_rate = args.rows / full["seconds"], good / copy_seconds
+    print()
+    print(f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"file: {args.rows:,} rows, {bad:,} bad ({args.bad_share:.0%}), batch size {args.batch_size:,}")
+    print(f"load average at the end: {', '.join(f'{load:.1f}' for load in os.getloadavg())}")
+    print(f"import_leads --dry-run : {dry['seconds']:8.1f}s {args.rows / dry['seconds']:>10,.0f} rows/s", end="")
+    print(f"  (process CPU {dry['cpu_seconds']:.1f}s)")
+    print(f"import_leads           : {full['seconds']:8.1f}s {import_rate:>10,.0f} rows/s", end="")
+    print(f"  (process CPU {full['cpu_seconds']:.1f}s; {imported:,} leads written)")
+    print(f"psql \\copy (good rows) : {copy_seconds:8.1f}s {copy_rate:>10,.0f} rows/s")
+    print(f"ratio \\copy / import   : {copy_rate / import_rate:.1f}x")
+    print(f"peak memory (maxrss)   : {small['maxrss_mb']:.0f} MB at {small_rows:,} rows, ", end="")
+    print(f"{full['maxrss_mb']:.0f} MB at {args.rows:,} rows")
+
+
+if __name__ == "__main__":
+    main()
