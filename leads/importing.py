@@ -20,6 +20,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 
+from django.core.management.base import OutputWrapper
 from django.db import connection, transaction
 from django.db.models import JSONField, Q
 from django.db.models.functions import Lower
@@ -584,22 +585,27 @@ class Importer:
             self.columns.check_header(source.header, self.options.upsert)
         self.report = ErrorReport(self.errors_stream, source.header)
         whole_file = transaction.atomic() if self.options.atomic and not self.options.dry_run else nullcontext()
-        with whole_file:
-            batch = []
-            for row in source.rows:
-                batch.append(row)
-                self.result.rows += 1
-                self.result.last_line = row.line
-                if self.progress:
-                    self.progress.update(self.result.rows, source.bytes_read)
-                if len(batch) >= self.options.batch_size:
-                    self._import_batch(batch)
-                    batch = []
-            if batch:
-                self._import_batch(batch)
-        if self.progress:
-            self.progress.finish(self.result.rows)
+        try:
+            with whole_file:
+                self._import_rows(source)
+        finally:
+            if self.progress:
+                self.progress.finish(self.result.rows)
         return self.result
+
+    def _import_rows(self, source: InputFile):
+        batch = []
+        for row in source.rows:
+            batch.append(row)
+            self.result.rows += 1
+            self.result.last_line = row.line
+            if self.progress:
+                self.progress.update(self.result.rows, source.bytes_read)
+            if len(batch) >= self.options.batch_size:
+                self._import_batch(batch)
+                batch = []
+        if batch:
+            self._import_batch(batch)
 
     @property
     def unknown_columns(self) -> list:
@@ -787,12 +793,17 @@ class Progress:
         if self.total and bytes_read:
             done = min(bytes_read / self.total, 1.0)
             text += f"  {done:.0%}  ETA {_duration(elapsed * (1 - done) / done)}"
-        self.stream.write(f"\r{text:<70}")
-        self.stream.flush()
+        self._write(f"\r{text:<70}")
 
     def finish(self, rows):
         self.update(rows, self.total, force=True)
-        self.stream.write("\n")
+        self._write("\n")
+
+    def _write(self, text):
+        if isinstance(self.stream, OutputWrapper):
+            self.stream.write(text, ending="")  # a command's stderr would end every write with a newline
+        else:
+            self.stream.write(text)
         self.stream.flush()
 
 

@@ -613,3 +613,35 @@ def test_postgres_a_failed_batch_leaves_whole_batches(tmp_path, organization, mo
     monkeypatch.undo()
     assert run_import(path, organization, "--batch-size", "2", "--upsert", "email")[0] == 0
     assert leads_of(organization).count() == 10
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args, shown", [([], True), (["--quiet"], False)])
+def test_a_progress_bar_on_a_terminal_unless_quiet(tmp_path, organization, args, shown):
+    path = write(tmp_path, "leads.csv", numbered_rows(10))
+    terminal = FakeTerminal()
+
+    call_command(
+        "import_leads", str(path), "--organization", organization.slug, *args, stdout=io.StringIO(), stderr=terminal
+    )
+
+    if shown:
+        assert terminal.getvalue().startswith("\r10 rows ")
+        assert "rows/s  100%  ETA 0s" in terminal.getvalue() and terminal.getvalue().endswith("\n")
+    else:
+        assert terminal.getvalue() == ""
+
+
+@pytest.mark.django_db
+def test_no_progress_bar_when_not_on_a_terminal(tmp_path, organization):
+    path = write(tmp_path, "leads.csv", numbered_rows(10))
+    err = io.StringIO()
+
+    call_command("import_leads", str(path), "--organization", organization.slug, stdout=io.StringIO(), stderr=err)
+
+    assert err.getvalue() == ""
