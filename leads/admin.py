@@ -67,6 +67,33 @@ class ScoreBandFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SourceFilter(admin.SimpleListFilter):
+    """The sources in use, found by one index seek per value instead of a DISTINCT over every lead."""
+
+    title = "source"
+    parameter_name = "source"
+    max_values = 30
+
+    def lookups(self, request, model_admin):
+        leads = model_admin.get_queryset(request).exclude(source=None).order_by("source")
+        if request.user.is_superuser:
+            # Across organizations no index leads with the source: one DISTINCT beats a scan per value.
+            sources = list(leads.values_list("source", flat=True).distinct()[: self.max_values])
+        else:
+            # (organization, source, id) is indexed: each next value is one short index seek.
+            sources, values = [], leads.values_list("source", flat=True)
+            while len(sources) < self.max_values:
+                following = values.filter(source__gt=sources[-1]) if sources else values
+                value = following.first()
+                if value is None:
+                    break
+                sources.append(value)
+        return [(source, source) for source in sources]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
+
+
 class AssigneeFilter(admin.RelatedFieldListFilter):
     """Offers the users the user admin shows this request (the own organization's), not every user."""
 
@@ -140,7 +167,7 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
     list_select_related = ["assigned_to"]
     list_filter = [
         "status",
-        "source",
+        SourceFilter,
         ScoreBandFilter,
         ("assigned_to", AssigneeFilter),
         "is_active",
