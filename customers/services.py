@@ -60,6 +60,9 @@ def customer_update(*, customer: Customer, user, data: dict) -> Customer:
 @transaction.atomic
 def customer_delete(*, customer: Customer, user, via: str = "api") -> None:
     """Delete a customer. Its converted leads stay converted, unlinked, with a history entry saying so."""
+    # The customer first: a conversion attaching a lead to it waits, then finds it gone (404),
+    # instead of linking a lead to a row being deleted.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
     leads = list(Lead.objects.filter(converted_customer=customer).select_for_update().only("id", "organization_id"))
     changes = {"convertedCustomerId": {"old": str(customer.pk), "new": None}}
     record_history(

@@ -6,7 +6,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
@@ -30,6 +30,7 @@ from leads.serializers import (
 )
 from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend, parse_positive_int
 from organizations.models import User
+from organizations.permissions import role_allows
 from organizations.scoping import OrganizationScopedViewSetMixin
 
 ERRORS = {
@@ -150,6 +151,8 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], filter_backends=[])
     def merge(self, request, pk=None):
         lead = self.get_object()
+        if not role_allows(request.user, "DELETE"):
+            raise PermissionDenied("Merging deletes the duplicates; your role may not delete leads.")
         serializer = MergeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         duplicate_ids = serializer.validated_data["duplicateIds"]
@@ -190,7 +193,13 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
         return self.get_paginated_response(LeadByAssigneeSerializer(page, many=True).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("top", int, description="How many top scorers, 1 to 50 (default 5).")],
+        parameters=[
+            OpenApiParameter(
+                "top",
+                {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+                description="How many top scorers, 1 to 50 (default 5).",
+            )
+        ],
         responses={200: ScoringStatsSerializer, **ERRORS},
         filters=False,
     )

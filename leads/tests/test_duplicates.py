@@ -5,9 +5,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conftest import client_for
 from customers.models import Customer
 from leads.models import Lead, LeadHistory
 from leads.tests.factories import LeadFactory
+from organizations.models import User
 from organizations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -261,3 +263,14 @@ def test_merging_into_another_organizations_lead_is_404(other_api, organization,
 @pytest.mark.parametrize("method, path", [("get", "/leads/duplicates"), ("post", f"/leads/{uuid.uuid4()}/merge")])
 def test_duplicate_routes_need_a_token(anonymous, method, path):
     assert getattr(anonymous, method)(path).status_code == 401
+
+
+@pytest.mark.parametrize("role", [User.Role.SALES_REP, User.Role.READ_ONLY])
+def test_only_roles_that_may_delete_leads_may_merge(organization, role):
+    lead, duplicate = LeadFactory.create_batch(2, organization=organization)
+    client = client_for(UserFactory(organization=organization, role=role))
+
+    response = client.post(f"/leads/{lead.id}/merge", {"duplicateIds": [str(duplicate.id)]}, format="json")
+
+    assert response.status_code == 403
+    assert Lead.objects.count() == 2
