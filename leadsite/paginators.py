@@ -1,14 +1,14 @@
 """Admin changelists that stay fast on tables of millions of rows."""
 
-import json
 from datetime import date, timedelta
 
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db import connections
 from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.functional import cached_property
+
+from leadsite.api import count_rows
 
 # Up to this many rows a changelist counts exactly; above, PostgreSQL's planner estimate is shown.
 EXACT_COUNT_UP_TO = 10_000
@@ -29,12 +29,7 @@ class EstimatedCountPaginator(Paginator):
     def count(self):
         if not self.estimate:
             return super().count
-        queryset = self.object_list.order_by()
-        capped = queryset[: EXACT_COUNT_UP_TO + 1].count()
-        if capped <= EXACT_COUNT_UP_TO or connections[queryset.db].vendor != "postgresql":
-            return capped if capped <= EXACT_COUNT_UP_TO else queryset.count()
-        plan = json.loads(queryset.explain(format="json"))
-        return max(capped, int(plan[0]["Plan"]["Plan Rows"]))
+        return count_rows(self.object_list, exact_up_to=EXACT_COUNT_UP_TO)[0]
 
 
 class LargeTableAdminMixin:
