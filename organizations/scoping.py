@@ -133,6 +133,12 @@ class OrganizationScopedAdminMixin:
             list_filter.insert(0, "organization")
         return list_filter
 
+    def get_list_select_related(self, request):
+        related = super().get_list_select_related(request)
+        if request.user.is_superuser and self._has_organization_field() and related is not True:
+            return [*(related or []), "organization"]  # the organization column, without a query per row
+        return related
+
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])
         if not request.user.is_superuser:

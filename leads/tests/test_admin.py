@@ -416,6 +416,19 @@ def test_date_hierarchy_and_source_filter_do_not_scan_every_lead(staff_client, o
     assert "?created_at__month=6&amp;created_at__year=2025" in response.content.decode()
 
 
+@pytest.mark.parametrize("changelist", [CHANGELIST, reverse("admin:customers_customer_changelist")])
+def test_superusers_organization_column_costs_no_query_per_row(
+    organization, other_organization, changelist, django_assert_max_num_queries
+):
+    for org in (organization, other_organization):
+        LeadFactory.create_batch(10, organization=org)
+        CustomerFactory.create_batch(10, organization=org)
+    client = admin_client(User.objects.create_superuser(email="root@example.com", password="x"))
+    with django_assert_max_num_queries(12):
+        response = client.get(changelist)
+    assert len(response.context["cl"].result_list) == 20
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_unfiltered_changelist_of_a_big_list_shows_an_estimate_instead_of_counting(organization, staff, monkeypatch):
