@@ -2,8 +2,8 @@
 
 The PostgreSQL tests set up a second database as the replica: it holds what the test copies
 into it and never catches up on its own, like a replica with unbounded lag, which makes every
-misrouted query visible. (A real streaming replica would need a replication entry in the
-server's pg_hba.conf and a second cluster, which the shared CI machine does not offer.)
+misrouted query visible. test_db_streaming_replica.py runs the router against a real
+streaming standby.
 """
 
 import copy
