@@ -188,7 +188,7 @@ class StatusListField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            data = [part.strip() for part in data.split(",") if part.strip()]
+            data = [part.strip(" ") for part in data.split(",") if part.strip(" ")]  # spaces only, as documented
         if not isinstance(data, list) or not all(isinstance(status, str) for status in data):
             raise serializers.ValidationError("Must be a list of statuses or a comma-separated string.")
         unknown = [status for status in data if status not in LeadStatus.values]
