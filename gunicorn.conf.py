@@ -29,3 +29,7 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# Gunicorn's control socket has one default path per user, which a second instance on the same
+# machine would contend for; signals (HUP, TTIN, TTOU, TERM) still manage the server.
+control_socket_disable = True
