@@ -17,7 +17,7 @@ from rest_framework.request import Request
 
 from leads.models import SORTABLE_FIELDS
 from leads.views import LeadViewSet
-from leadsite.api import Keyset, count_rows
+from leadsite.api import Keyset, PageLimitPagination, count_rows
 
 
 def queryset_for(user, query):
@@ -76,7 +76,8 @@ def main():
     queryset, _, _ = queryset_for(user, {})
     run("sort", "page 5,000 of 100 by offset (createdAt desc)", queryset[499_900:500_001])
     run("count", "exact COUNT(*) of the organization (what an exact total costs)", queryset.order_by().values("pk"))
-    run("count", "capped count (first 10,001 rows)", queryset.order_by().values("pk")[:10_001])
+    cap = PageLimitPagination.exact_count_up_to + 1
+    run("count", f"capped count (first {cap} rows)", queryset.order_by().values("pk")[:cap])
     filters = {
         "status=qualified": {"status": "qualified"},
         "source=referral": {"source": "referral"},
@@ -93,7 +94,7 @@ def main():
         run("filters", f"filter {title}, page 1 of 100", queryset[:101])
     for title, query in list(filters.items())[-2:]:
         queryset, _, _ = queryset_for(user, query)
-        total, estimate = count_rows(queryset, 10_000)
+        total, estimate = count_rows(queryset, PageLimitPagination.exact_count_up_to)
         print(f"\n({title}: total {total}{' (estimate)' if estimate else ''})")
 
     print("\nSequential scans of leads_lead:", ", ".join(seq_scans) or "none")

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from customers.serializers import CustomerSerializer
 from leads.models import SCORE_MAX, SCORE_MIN, Lead, LeadHistory, LeadStatus
 from leads.validators import validate_custom_fields
-from leadsite.api import TimestampField
+from leadsite.api import FastRepresentationMixin, TimestampField
 from organizations.models import User
 
 OPTIONAL_TEXT_FIELDS = ("email", "phone", "company", "source", "notes")
@@ -27,7 +27,7 @@ class OrganizationUserField(serializers.PrimaryKeyRelatedField):
         return User.objects.for_organization(organization).filter(is_active=True)
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """A lead as the spec shows it, camelCase in and out.
 
     These are the rules for a lead's fields wherever leads are written (API and importer).
@@ -92,7 +92,7 @@ class LeadSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class LeadBySourceSerializer(serializers.ModelSerializer):
+class LeadBySourceSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     createdAt = TimestampField(source="created_at", read_only=True)
 
     class Meta:
@@ -101,7 +101,7 @@ class LeadBySourceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LeadByAssigneeSerializer(serializers.ModelSerializer):
+class LeadByAssigneeSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     assignedTo = serializers.UUIDField(source="assigned_to_id", read_only=True)
     lastContactedAt = TimestampField(source="last_contacted_at", read_only=True)
 

@@ -4,16 +4,20 @@ import binascii
 import json
 import math
 from base64 import urlsafe_b64decode, urlsafe_b64encode
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from operator import attrgetter
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import relations, serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.fields import SkipField
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
@@ -26,6 +30,54 @@ class TimestampField(serializers.DateTimeField):
         if value is None:
             return None
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class FastRepresentationMixin:
+    """A ModelSerializer's output without DRF's per-field machinery for plain columns; same JSON.
+
+    DRF spends ~70 us per lead in get_attribute and its checks (7 ms of a 100-lead page). Here a
+    field whose source is one concrete column is read with one attrgetter (a foreign key from its
+    `_id` column, never loading the related row); None stays None and any other value goes through
+    the field's own to_representation. Other fields (nested, dotted, methods) take DRF's path.
+    """
+
+    def to_representation(self, instance):
+        if isinstance(instance, Mapping):
+            return super().to_representation(instance)
+        steps = self.__dict__.get("_fast_steps")
+        if steps is None:
+            steps = self._fast_steps = [self._fast_step(field) for field in self._readable_fields]
+        ret = {}
+        for name, getter, convert in steps:
+            if getter is not None:
+                value = getter(instance)
+                ret[name] = None if value is None else convert(value)
+                continue
+            try:
+                attribute = convert.get_attribute(instance)
+            except SkipField:
+                continue
+            check_for_none = attribute.pk if isinstance(attribute, relations.PKOnlyObject) else attribute
+            ret[name] = None if check_for_none is None else convert.to_representation(attribute)
+        return ret
+
+    def _fast_step(self, field):
+        """(name, getter, convert) for a plain column, else (name, None, field) for DRF's path."""
+        slow = (field.field_name, None, field)
+        if len(field.source_attrs) != 1 or isinstance(field, serializers.BaseSerializer):
+            return slow
+        try:
+            column = self.Meta.model._meta.get_field(field.source_attrs[0])
+        except (AttributeError, FieldDoesNotExist):
+            return slow
+        if not column.concrete or (column.is_relation and not column.many_to_one):
+            return slow
+        read = attrgetter(column.attname)
+        if isinstance(field, relations.PrimaryKeyRelatedField) and column.is_relation:
+            return field.field_name, read, field.pk_field.to_representation if field.pk_field else (lambda pk: pk)
+        if isinstance(field, relations.RelatedField) or field.source_attrs[0] != column.attname:
+            return slow  # a related object itself, or some other relation field
+        return field.field_name, read, field.to_representation
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -145,7 +197,7 @@ class PageLimitPagination(BasePagination):
 
     default_limit = 10
     max_limit = 100
-    exact_count_up_to = 10_000
+    exact_count_up_to = 1_000
 
     def paginate_queryset(self, queryset, request, view=None):
         self.limit = parse_positive_int(request.query_params, "limit", self.default_limit, self.max_limit)
