@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from leads import selectors, services
 from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus
 from leadsite.api import TimestampField
-from leadsite.errors import Conflict
+from leadsite.errors import Conflict, flatten_errors
 from leadsite.paginators import LargeTableAdminMixin
 from organizations.models import User
 from organizations.scoping import OrganizationScopedAdminMixin
@@ -306,7 +306,7 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
             try:
                 services.lead_convert_to_customer(lead=lead, user=request.user, via=VIA)
             except Conflict as exc:
-                skipped.append(f"{lead}: {_message(exc)}")
+                skipped.append(f"{lead}: {' '.join(item['message'] for item in flatten_errors(exc.detail))}")
             else:
                 converted += 1
         level = messages.SUCCESS if converted else messages.WARNING
@@ -396,15 +396,6 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
             "count": queryset.count(),
         }
         return TemplateResponse(request, "admin/leads/lead/action_form.html", context)
-
-
-def _message(exc):
-    detail = exc.detail
-    if isinstance(detail, dict):
-        detail = next(iter(detail.values()))
-    if isinstance(detail, list):
-        detail = detail[0]
-    return str(detail)
 
 
 def _skipped_message(skipped):

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 
+from organizations import services
 from organizations.models import Organization, User
 from organizations.scoping import OrganizationScopedAdminMixin
 
@@ -98,6 +99,20 @@ class UserAdmin(OrganizationScopedAdminMixin, auth_admin.UserAdmin):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
         return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        managed = [field for field in ("role", "is_active") if field in form.changed_data]
+        if not change or not managed:
+            return super().save_model(request, obj, form, change)
+        # Role and activity change through the service: the last active admin stays one, and
+        # deactivating revokes the user's refresh tokens.
+        stored = User.objects.get(pk=obj.pk)
+        for field in managed:
+            setattr(obj, field, getattr(stored, field))
+        obj.save()
+        services.user_update(user=obj, data={field: form.cleaned_data[field] for field in managed})
+        for field in managed:
+            setattr(obj, field, form.cleaned_data[field])
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)

@@ -7,8 +7,9 @@ through `OrganizationScopedViewSetMixin`, which refuses subclasses that override
 Admin classes get it through `OrganizationScopedAdminMixin`.
 """
 
+from django.contrib import messages
 from django.db import models
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 
 
 class OrganizationScopedQuerySet(models.QuerySet):
@@ -154,6 +155,16 @@ class OrganizationScopedAdminMixin:
             (name, {**options, "fields": [field for field in options["fields"] if field not in hidden]})
             for name, options in fieldsets
         ]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A service refusing the save (e.g. demoting the last admin) rolls it back and says why on the page.
+        from leadsite.errors import Conflict, flatten_errors  # not at the top: models import this module
+
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except Conflict as exc:
+            self.message_user(request, " ".join(item["message"] for item in flatten_errors(exc.detail)), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_form(self, request, form, change):
         obj = super().save_form(request, form, change)

@@ -84,9 +84,7 @@ def test_staff_cannot_make_anyone_superuser(staff_client, staff, colleague):
     assert response.status_code == 302
     assert not User.objects.get(email="newbie@a.example").is_superuser
 
-    data = {"email": colleague.email, "name": "", "role": "admin", "is_active": "on", "is_superuser": "on"}
-    data["date_joined_0"], data["date_joined_1"] = "2025-01-01", "00:00:00"
-    response = staff_client.post(url("change", colleague), data)
+    response = staff_client.post(url("change", colleague), change_form(colleague, role="admin", is_superuser="on"))
     assert response.status_code == 302
     colleague.refresh_from_db()
     assert (colleague.role, colleague.is_superuser) == ("admin", False)
@@ -144,3 +142,32 @@ def test_superuser_must_give_a_new_user_an_organization(db):
     response = client.post(ADD_USER, new_user_form())
     assert response.status_code == 200
     assert not User.objects.filter(email="newbie@a.example").exists()
+
+
+def change_form(user, **changes):
+    data = {"email": user.email, "name": user.name, "role": user.role}
+    data.update(is_active="on" if user.is_active else "", is_staff="on" if user.is_staff else "")
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+def test_the_last_admin_cannot_demote_themselves_in_the_admin(staff_client, staff):
+    response = staff_client.post(url("change", staff), change_form(staff, role="sales_rep"))
+    assert response.status_code == 302
+    assert response["Location"] == url("change", staff)  # back to the form, with the reason
+    staff.refresh_from_db()
+    assert staff.role == "admin"
+    messages = [str(m) for m in staff_client.get(url("change", staff)).context["messages"]]
+    assert any("last active admin" in message for message in messages)
+
+
+def test_deactivating_a_member_in_the_admin_revokes_their_refresh_tokens(staff_client, colleague):
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    RefreshToken.for_user(colleague)
+    response = staff_client.post(url("change", colleague), change_form(colleague, is_active=""))
+    assert response.status_code == 302
+    colleague.refresh_from_db()
+    assert not colleague.is_active
+    assert BlacklistedToken.objects.filter(token__user=colleague).count() == 1
