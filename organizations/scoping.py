@@ -71,7 +71,10 @@ class OrganizationScopedAdminMixin:
 
     def _role_allows(self, request, permission):
         user = request.user
-        return user.is_active and user.is_staff and permission in self.role_permissions.get(user.role, ())
+        if not (user.is_active and user.is_staff and permission in self.role_permissions.get(user.role, ())):
+            return False
+        # As in the API, members of an inactive organization are locked out.
+        return user.organization_id is not None and user.organization.is_active
 
     def has_module_permission(self, request):
         if request.user.is_superuser:

@@ -211,6 +211,13 @@ def test_sales_rep_staff_cannot_delete(organization, lead):
     assert Lead.objects.filter(pk=lead.pk).exists()
 
 
+def test_staff_of_an_inactive_organization_are_locked_out(staff_client, organization, lead):
+    organization.is_active = False
+    organization.save()
+    assert staff_client.get(CHANGELIST).status_code == 403
+    assert staff_client.get(lead_url("change", lead)).status_code == 403
+
+
 def test_members_who_are_not_staff_cannot_enter_the_admin(user):
     response = admin_client(user).get(CHANGELIST)
     assert response.status_code == 302
@@ -386,10 +393,10 @@ def test_lead_changelist_query_count_does_not_grow_with_the_page(
 ):
     LeadFactory.create_batch(60, organization=organization, assigned_to=staff)
     monkeypatch.setattr(admin.site.get_model_admin(Lead), "list_per_page", per_page)
-    # Session, user, the user's permissions on the other apps (2), assignee filter choices, the
-    # capped count, the page (assignees joined), the date hierarchy's MIN/MAX, and the source
-    # filter's index seeks (one per source in use, plus one that finds no more).
-    with django_assert_num_queries(10):
+    # Session, user, the user's organization (is it active?), the user's permissions on the other
+    # apps (2), assignee filter choices, the capped count, the page (assignees joined), the date
+    # hierarchy's MIN/MAX, and the source filter's index seeks (one per source in use, plus one).
+    with django_assert_num_queries(11):
         response = staff_client.get(CHANGELIST)
     assert len(response.context["cl"].result_list) == per_page
 
