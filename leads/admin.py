@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from leads import selectors, services
+from leads.exporting import ExportLeadSerializer, _csv_cell
 from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus
 from leadsite.api import TimestampField
 from leadsite.errors import Conflict, flatten_errors
@@ -23,23 +24,6 @@ from organizations.scoping import OrganizationScopedAdminMixin
 VIA = "admin"
 # Statuses the "set status" action offers: converting goes through the conversion service.
 SETTABLE_STATUSES = [(status.value, status.label) for status in LeadStatus if status != LeadStatus.CONVERTED]
-CSV_COLUMNS = [
-    "id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "source",
-    "status",
-    "score",
-    "assignedTo",
-    "lastContactedAt",
-    "notes",
-    "customFields",
-    "isActive",
-    "createdAt",
-    "updatedAt",
-]
 # How many skipped leads a message names before it says "and N more".
 MAX_NAMED = 10
 
@@ -375,10 +359,8 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
 
     @admin.action(description="Export selected leads as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        rows = queryset.select_related("assigned_to").order_by("-created_at", "-id").iterator(chunk_size=2000)
-        writer = csv.writer(_Echo())
-        lines = (writer.writerow(_csv_row(lead)) for lead in rows)
-        response = StreamingHttpResponse(_with_header(writer, lines), content_type="text/csv; charset=utf-8")
+        """Streamed, in export_leads' CSV format (the API's fields), which import_leads reads back."""
+        response = StreamingHttpResponse(_csv_lines(queryset), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="leads.csv"'
         return response
 
@@ -428,27 +410,11 @@ class _Echo:
         return value
 
 
-def _with_header(writer, lines):
-    yield writer.writerow(CSV_COLUMNS)
-    yield from lines
-
-
-def _csv_row(lead):
-    timestamp = TimestampField().to_representation
-    return [
-        lead.pk,
-        lead.name,
-        lead.email or "",
-        lead.phone or "",
-        lead.company or "",
-        lead.source or "",
-        lead.status,
-        "" if lead.score is None else lead.score,
-        lead.assigned_to.email if lead.assigned_to else "",
-        timestamp(lead.last_contacted_at) or "",
-        lead.notes or "",
-        json.dumps(lead.custom_fields or {}),
-        "true" if lead.is_active else "false",
-        timestamp(lead.created_at),
-        timestamp(lead.updated_at),
-    ]
+def _csv_lines(queryset):
+    serializer = ExportLeadSerializer(context={"organization": None})
+    fields = list(serializer.fields)
+    writer = csv.writer(_Echo())
+    yield writer.writerow(fields)
+    for lead in queryset.order_by("created_at", "id").iterator(chunk_size=2000):
+        data = serializer.to_representation(lead)
+        yield writer.writerow([_csv_cell(data[name]) for name in fields])

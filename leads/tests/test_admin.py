@@ -300,7 +300,7 @@ def test_mark_inactive_and_active_actions(staff_client, organization, lead):
     assert LeadHistory.objects.filter(lead_id=lead.pk, via="admin").count() == 2
 
 
-def test_export_csv_action_streams_the_selected_leads(staff_client, organization, staff, lead):
+def test_export_csv_action_streams_the_selected_leads_in_export_leads_format(staff_client, organization, staff, lead):
     lead.assigned_to, lead.score, lead.custom_fields = staff, 80, {"tier": "gold"}
     lead.save()
     response = run_action(staff_client, "export_csv", [lead])
@@ -309,13 +309,9 @@ def test_export_csv_action_streams_the_selected_leads(staff_client, organization
     assert response["Content-Type"].startswith("text/csv")
     (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
     assert row["id"] == str(lead.pk)
-    assert (row["name"], row["score"], row["assignedTo"], row["status"]) == (
-        "Alpha Lead",
-        "80",
-        staff.email,
-        "qualified",
-    )
-    assert row["customFields"] == '{"tier": "gold"}'
+    assert (row["name"], row["score"], row["status"]) == ("Alpha Lead", "80", "qualified")
+    assert row["assignedTo"] == str(staff.pk)
+    assert (row["customFields"], row["isActive"], row["lastContactedAt"]) == ('{"tier": "gold"}', "true", "")
 
 
 def test_delete_action_deletes_through_the_service(staff_client, organization, lead):
