@@ -16,7 +16,15 @@ MAX_LINKED_LEADS = 50
 
 @admin.register(Customer)
 class CustomerAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["customer_number", "company_name", "contact_email", "contact_phone", "status", "created_at"]
+    list_display = [
+        "customer_number",
+        "company_name",
+        "contact_email",
+        "contact_phone",
+        "status",
+        "created_at",
+        "leads_link",
+    ]
     list_filter = ["status", "created_at"]
     search_fields = ["customer_number", "company_name", "contact_email", "contact_phone"]
     ordering = ["-created_at", "-id"]
@@ -40,13 +48,16 @@ class CustomerAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.Mo
         leads = Lead.objects.for_organization(obj.organization_id).filter(converted_customer=obj).order_by("name")
         links = format_html_join(
             "",
-            '<li><a href="{}">{}</a></li>',
+            '<a href="{}">{}</a><br>',
             ((reverse("admin:leads_lead_change", args=[lead.pk]), lead) for lead in leads[:MAX_LINKED_LEADS]),
         )
         if not links:
             return "None."
-        all_url = reverse("admin:leads_lead_changelist") + f"?converted_customer__id__exact={obj.pk}"
-        return format_html('<ul>{}</ul><a href="{}">All of them in the lead list</a>', links, all_url)
+        return format_html('{}<a href="{}">All of them in the lead list</a>', links, _leads_url(obj))
+
+    @admin.display(description="leads")
+    def leads_link(self, obj):
+        return format_html('<a href="{}">Converted leads</a>', _leads_url(obj))
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -72,3 +83,7 @@ class CustomerAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.Mo
     def delete_queryset(self, request, queryset):
         for customer in queryset.iterator(chunk_size=1000):
             services.customer_delete(customer=customer, user=request.user, via=VIA)
+
+
+def _leads_url(customer):
+    return reverse("admin:leads_lead_changelist") + f"?converted_customer__id__exact={customer.pk}"

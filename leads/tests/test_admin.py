@@ -352,6 +352,8 @@ def test_change_page_links_to_the_converted_customer_and_back(staff_client, orga
 
     page = staff_client.get(customer_url("change", customer)).content.decode()
     assert lead_url("change", lead) in page
+    page = staff_client.get(reverse("admin:customers_customer_changelist")).content.decode()
+    assert f"?converted_customer__id__exact={customer.pk}" in page
     response = staff_client.get(CHANGELIST, {"converted_customer__id__exact": str(customer.pk)})
     assert [row.pk for row in response.context["cl"].result_list] == [lead.pk]
 
