@@ -117,6 +117,16 @@ def test_assignee_autocomplete_offers_only_own_active_members(staff_client, staf
     assert str(other_user.pk) not in ids
 
 
+@pytest.mark.parametrize("model_name", ["lead", "customer"])
+def test_organization_autocomplete_offers_only_own_organization(
+    staff_client, organization, other_organization, model_name
+):
+    app_label = "leads" if model_name == "lead" else "customers"
+    params = {"app_label": app_label, "model_name": model_name, "field_name": "organization", "term": ""}
+    response = staff_client.get(reverse("admin:autocomplete"), params)
+    assert [result["id"] for result in response.json()["results"]] == [str(organization.pk)]
+
+
 def test_assignee_filter_lists_only_own_members(staff_client, staff, other_user, lead):
     response = staff_client.get(CHANGELIST)
     assert staff.email.encode() in response.content
@@ -187,6 +197,16 @@ def test_superuser_sees_every_organization_and_can_filter_by_it(lead, other_lead
     response = client.get(CHANGELIST, {"organization__id__exact": str(organization.pk)})
     assert [row.name for row in response.context["cl"].result_list] == ["Alpha Lead"]
     assert client.get(lead_url("change", other_lead)).status_code == 200
+
+
+def test_superuser_cannot_assign_a_lead_to_another_organizations_member(lead, other_user):
+    client = admin_client(User.objects.create_superuser(email="root@example.com", password="x"))
+    data = {"name": "Alpha Lead", "status": "qualified", "custom_fields": "{}", "assigned_to": str(other_user.pk)}
+    response = client.post(lead_url("change", lead), data)
+    assert "assigned_to" in response.context["adminform"].form.errors
+    run_action(client, "assign_to_user", [lead], apply="Apply", assignee=str(other_user.pk))
+    lead.refresh_from_db()
+    assert lead.assigned_to is None
 
 
 # -- Roles ---------------------------------------------------------------------------------------
