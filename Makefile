@@ -46,5 +46,17 @@ serve: install
 	$(PY) manage.py migrate --noinput -v0
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py
 
+# Benchmarks at a million leads (see bench/RESULTS.md). They print figures, they never fail.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/leads_bench
+BENCH_LEADS ?= 1000000
+
+bench: export DATABASE_URL = $(BENCH_DATABASE_URL)
+bench: install
+	$(PY) bench/load.py --leads $(BENCH_LEADS) --if-missing
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) bench/explain.py
+	$(PY) bench/api.py
+	$(PY) bench/loadrun.py
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

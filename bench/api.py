@@ -15,6 +15,7 @@ import os
 import random
 import statistics
 import time
+import uuid
 
 os.environ.setdefault("THROTTLE_RATE_USER", "100000000/second")
 
@@ -92,8 +93,8 @@ def timed(fn, n):
 
 
 class Bench:
-    def __init__(self, n):
-        self.n = n
+    def __init__(self, n, slow_n):
+        self.n, self.slow_n = n, slow_n
         self.user = admin()
         self.org = str(self.user.organization_id)
         self.client = api_client(self.user)
@@ -102,6 +103,8 @@ class Bench:
 
     def sql(self, sql, params=None, one=False):
         cursor = self.pg.execute(sql, {"org": self.org, **(params or {})})
+        if cursor.description is None:
+            return None
         return cursor.fetchone() if one else cursor.fetchall()
 
     def request(self, method, url, body=None):
@@ -109,22 +112,23 @@ class Bench:
         assert response.status_code in (200, 201), (url, response.status_code, response.content[:300])
         return response
 
-    def measure(self, title, api, baseline, warmup=3):
+    def measure(self, title, api, baseline, warmup=3, n=None):
         """api(i) makes request i; baseline(i) runs the hand-written equivalent. Both get n + warmup + 1 calls."""
+        n = n or self.n
         for i in range(warmup):
-            api(self.n + i)
-            baseline(self.n + i)
+            api(n + i)
+            baseline(n + i)
         with CaptureQueriesContext(connection) as queries:
-            api(self.n + warmup)
+            api(n + warmup)
         query_count = len(queries)  # now: the next request clears the log
-        api_median, api_p95 = timed(api, self.n)
-        sql_median, sql_p95 = timed(baseline, self.n)
+        api_median, api_p95 = timed(api, n)
+        sql_median, sql_p95 = timed(baseline, n)
         row = (title, api_median, api_p95, query_count, sql_median, sql_p95, api_median / sql_median)
         self.results.append(row)
         print("| {} | {:.1f} | {:.1f} | {} | {:.2f} | {:.2f} | {:.1f}x |".format(*row), flush=True)
 
-    def get(self, title, url, sql, params=None):
-        self.measure(title, lambda i: self.request("get", url), lambda i: dump(self.sql(sql, params)))
+    def get(self, title, url, sql, params=None, n=None):
+        self.measure(title, lambda i: self.request("get", url), lambda i: dump(self.sql(sql, params)), n=n)
 
 
 def header():
@@ -135,7 +139,8 @@ def header():
 def lists(b):
     b.get("list page 1 (limit 100)", "/leads?limit=100", select())
     b.get("list page 1 (limit 10)", "/leads?limit=10", select(limit=10))
-    b.get("list page 5,000 by offset", "/leads?limit=100&page=5000", select(offset=499_900))
+    # What the cursor replaces: reading and dropping 499,900 rows. Slow, so fewer requests (--slow-n).
+    b.get(f"list page 5,000 by offset (n={b.slow_n})", "/leads?limit=100&page=5000", select(offset=499_900), n=b.slow_n)
     row = b.sql(f"SELECT created_at, id FROM leads_lead WHERE organization_id = %(org)s ORDER BY {order_by()} "
                 "OFFSET 499899 LIMIT 1", one=True)  # fmt: skip
     cursor = cursor_for("createdAt", "desc", row["created_at"].isoformat(), row["id"])
@@ -246,7 +251,7 @@ def writes(b):
     actor = str(b.user.pk)
     b.measure(
         "create",
-        lambda i: b.request("post", "/leads", {"name": f"Bench {i}", "email": f"b{i}@example.com", "score": 50}),
+        lambda i: b.request("post", "/leads", {"name": f"Bench {i}", "email": f"{uuid.uuid4().hex}@b.co", "score": 50}),
         lambda i: create_by_hand(b, i, actor),
     )
     ids = [
@@ -273,12 +278,18 @@ def writes(b):
 
 
 def create_by_hand(b, i, actor):
+    email = f"{uuid.uuid4().hex}@h.co"
     with b.pg.transaction():
+        # The API refuses a second lead with the same email (case-insensitive): so does this.
+        assert not b.sql(
+            "SELECT id FROM leads_lead WHERE organization_id = %(org)s AND lower(email) = lower(%(email)s) LIMIT 1",
+            {"email": email},
+        )
         row = b.sql(
             "INSERT INTO leads_lead (id, organization_id, name, email, status, score, custom_fields, is_active, "
             "created_at, updated_at) VALUES (gen_random_uuid(), %(org)s, %(name)s, %(email)s, 'new', 50, '{}', "
             f"true, now(), now()) RETURNING {columns()}",
-            {"name": f"Hand {i}", "email": f"h{i}@example.com"},
+            {"name": f"Hand {i}", "email": email},
             one=True,
         )
         b.sql(HISTORY_SQL, {"id": row["id"], "action": "created", "changes": "{}", "actor": actor})
@@ -340,15 +351,18 @@ SECTIONS = {"list": lists, "sort": sorts, "filters": filters, "other": others, "
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=200, help="requests per endpoint (default 200)")
+    parser.add_argument("--slow-n", type=int, default=20, help="requests for the deep page by offset (default 20)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections: {','.join(SECTIONS)}")
     args = parser.parse_args()
-    bench = Bench(args.n)
+    bench = Bench(args.n, args.slow_n)
     count = bench.sql("SELECT count(*) AS n FROM leads_lead", one=True)["n"]
     mine = bench.sql("SELECT count(*) AS n FROM leads_lead WHERE organization_id = %(org)s", one=True)["n"]
-    print(f"{count} leads, {mine} in {bench.user.organization.slug}; n={args.n} per endpoint\n")
+    print(f"{count} leads, {mine} in {bench.user.organization.slug}; n={args.n} per endpoint")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.1f}\n")
     header()
     for section in args.only.split(","):
         SECTIONS[section](bench)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

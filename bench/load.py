@@ -103,12 +103,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--if-missing", action="store_true", help="do nothing if the database already holds the leads")
     args = parser.parse_args()
 
     url = os.environ["DATABASE_URL"]
     if "bench" not in url.rsplit("/", 1)[-1]:
         sys.exit(f"Refusing to wipe {url}: the database name must contain 'bench'.")
     ensure_database(url)
+    if args.if_missing and loaded(url) >= args.leads:
+        print(f"{url} already holds {args.leads} bench leads; not reloading.")
+        return
 
     import django
 
@@ -171,6 +175,20 @@ def main():
     print(f"done: {offset} leads in {time.monotonic() - started:.0f}s", flush=True)
     for slug, _, _ in ORGANIZATIONS:
         print(f"  login: admin@{slug}.example / {PASSWORD}")
+
+
+def loaded(url):
+    """How many leads the bench organizations hold (0 before the first load)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        try:
+            return conn.execute(
+                "SELECT count(*) FROM leads_lead l JOIN organizations_organization o ON o.id = l.organization_id "
+                "WHERE o.slug LIKE 'bench-%%'"
+            ).fetchone()[0]
+        except psycopg.errors.UndefinedTable:
+            return 0
 
 
 def ensure_database(url):
