@@ -1,6 +1,8 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from leadsite.api import TimestampField
 from organizations.models import Organization, User
@@ -56,3 +58,13 @@ class MeSerializer(UserSerializer):
 
     class Meta(UserSerializer.Meta):
         fields = [*UserSerializer.Meta.fields, "organization"]
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh refuses an inactive user (401) but crashes on a deleted one: a 401 too."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except User.DoesNotExist:
+            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from None

@@ -14,7 +14,7 @@ from organizations.filters import UserFilter
 from organizations.models import User
 from organizations.permissions import IsOrganizationAdmin, IsOrganizationMember
 from organizations.scoping import OrganizationScopedViewSetMixin
-from organizations.serializers import MeSerializer, UserCreateSerializer, UserSerializer
+from organizations.serializers import MeSerializer, RefreshSerializer, UserCreateSerializer, UserSerializer
 
 AUTH_ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
@@ -45,6 +45,7 @@ class LoginView(BearerChallengeMixin, TokenObtainPairView):
 class RefreshView(BearerChallengeMixin, TokenRefreshView):
     """Exchange a refresh token for a new access token and a new refresh token (rotation)."""
 
+    serializer_class = RefreshSerializer
     throttle_classes = [LoginIPThrottle]
 
 

@@ -327,6 +327,14 @@ def test_deactivated_user_cannot_refresh_or_use_tokens(api, anonymous, rep):
     assert rep_api.get("/me").status_code == 401
 
 
+def test_deleted_user_cannot_refresh(anonymous, rep):
+    refresh = str(RefreshToken.for_user(rep))
+    rep.delete()
+    response = anonymous.post("/auth/token/refresh", {"refresh": refresh}, format="json")
+    assert response.status_code == 401
+    assert response.json()["error"] == "Unauthorized"
+
+
 def test_reactivating_does_not_revive_old_refresh_tokens(api, anonymous, rep):
     refresh = RefreshToken.for_user(rep)
     api.delete(f"/users/{rep.id}")
