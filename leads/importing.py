@@ -522,7 +522,8 @@ class ImportOptions:
     batch_size: int = 5000
     upsert: bool = False  # by email
     dry_run: bool = False
-    atomic: bool = False
+    atomic: bool = False  # one transaction: nothing is written if a row is skipped, unless allow_errors
+    allow_errors: bool = False
     mapping: dict = field(default_factory=dict)
     extra_to_custom_fields: bool = False
 
@@ -535,6 +536,7 @@ class ImportResult:
     unchanged: int = 0
     skipped: int = 0
     committed_rows: int = 0
+    rolled_back: bool = False  # --atomic and rows were skipped: nothing written
     last_line: int = 0
     reasons: Counter = field(default_factory=Counter)  # (field, code) -> rows
     examples: dict = field(default_factory=dict)  # (field, code) -> first message
@@ -588,6 +590,9 @@ class Importer:
         try:
             with whole_file:
                 self._import_rows(source)
+                if self.options.atomic and self.result.skipped and not self.options.allow_errors:
+                    transaction.set_rollback(True)
+                    self.result.rolled_back = True
         finally:
             if self.progress:
                 self.progress.finish(self.result.rows)

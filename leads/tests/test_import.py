@@ -552,6 +552,26 @@ class TestBatches:
         assert code == 130 and "nothing was written" in out
         assert not Lead.objects.exists()
 
+    def test_atomic_writes_nothing_if_a_row_is_bad(self, tmp_path, organization):
+        path = write(tmp_path, "leads.csv", numbered_rows(10) + ",bad@x.test,,,,\n")
+        errors = tmp_path / "errors.csv"
+
+        code, out = run_import(path, organization, "--batch-size", "3", "--atomic", "--errors", str(errors))
+
+        assert code == 1
+        assert "Nothing written (--atomic and rows failed" in out and "10 created" in out
+        assert "1 rows failed, nothing written" in out
+        assert [row["line"] for row in error_rows(errors)] == ["12"]
+        assert not Lead.objects.exists() and not LeadHistory.objects.exists()
+
+    def test_atomic_with_allow_errors_writes_the_good_rows(self, tmp_path, organization):
+        path = write(tmp_path, "leads.csv", numbered_rows(10) + ",bad@x.test,,,,\n")
+
+        code, out = run_import(path, organization, "--batch-size", "3", "--atomic", "--allow-errors")
+
+        assert code == 0 and "10 created, 0 updated, 0 unchanged, 1 skipped" in out
+        assert leads_of(organization).count() == 10
+
     def test_atomic_import_of_a_good_file(self, tmp_path, organization):
         path = write(tmp_path, "leads.csv", numbered_rows(10))
 

@@ -46,7 +46,11 @@ class Command(BaseCommand):
             help="Update the lead with the same email (case-insensitive) instead of reporting a duplicate",
         )
         parser.add_argument("--batch-size", type=int, default=5000, help="Rows per transaction (default 5000)")
-        parser.add_argument("--atomic", action="store_true", help="The whole file in one transaction")
+        parser.add_argument(
+            "--atomic",
+            action="store_true",
+            help="The whole file in one transaction: nothing is written if a row fails (unless --allow-errors)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Validate everything, write nothing")
         parser.add_argument("--errors", metavar="FILE", help="Write the skipped rows and why to this CSV file")
         parser.add_argument("--allow-errors", action="store_true", help="Exit 0 even if rows were skipped")
@@ -62,6 +66,7 @@ class Command(BaseCommand):
                 upsert=options["upsert"] == "email",
                 dry_run=options["dry_run"],
                 atomic=options["atomic"],
+                allow_errors=options["allow_errors"],
                 mapping=parse_mappings(options["map"]),
                 extra_to_custom_fields=options["extra_to_custom_fields"],
             )
@@ -88,6 +93,8 @@ class Command(BaseCommand):
             self._summary(importer, result, source, import_options, options)
         if result.skipped and not options["allow_errors"]:
             where = f"; see {options['errors']}" if options["errors"] else "; --errors FILE lists them"
+            if result.rolled_back:
+                raise CommandError(f"{result.skipped} rows failed, nothing written{where}.")
             raise CommandError(f"{result.skipped} rows skipped{where} (--allow-errors to exit 0).")
 
     def _open(self, path):
@@ -110,6 +117,8 @@ class Command(BaseCommand):
     def _summary(self, importer, result, source, options, cli):
         write = self.stdout.write
         prefix = "Dry run, nothing written. Would have: " if options.dry_run else ""
+        if result.rolled_back:
+            prefix = "Nothing written (--atomic and rows failed; --allow-errors keeps the good ones). Would have: "
         write(
             f"{prefix}{result.rows} rows read ({source.format}, {source.encoding}): {result.created} created, "
             f"{result.updated} updated, {result.unchanged} unchanged, {result.skipped} skipped."
