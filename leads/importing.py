@@ -684,10 +684,10 @@ class Importer:
             self.seen.update((key, line) for key, (_, line) in creates.items() if isinstance(key, str))
         else:
             self._write([lead for lead, _ in creates.values()], self._net_changes(updates.values()))
-        for row, messages in skipped:
-            self.report.add(row, messages)
         self.result.add(batch)
         self.result.committed_rows += len(rows)
+        for row, messages in skipped:
+            self.report.add(row, messages)
 
     def _existing_leads(self, keys) -> dict:
         """The organization's leads with these emails (case-insensitive), email -> [leads]; one query per 2,000."""
