@@ -5,6 +5,9 @@ sticky: a request that may write (anything but GET, HEAD, OPTIONS) reads from th
 the start, so it validates against current rows, and a read-only request that writes anyway
 reads from the primary after its first write, so it sees what it wrote. Outside requests
 (management commands) the first write makes the rest of the process read from the primary.
+
+The admin always uses the primary: staff expect to see a change on the page they are sent to
+right after saving it, and its login session must be readable on the very next request.
 """
 
 from contextvars import ContextVar
@@ -13,6 +16,7 @@ from django.db import connections
 
 PRIMARY, REPLICA = "default", "replica"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+ADMIN_PATH = "/admin/"  # as in leadsite/urls.py
 
 _on_primary = ContextVar("leadsite_reads_on_primary", default=False)
 
@@ -30,7 +34,7 @@ def replica_alias():
 
 class PrimaryReplicaRouter:
     def db_for_read(self, model, **hints):
-        if _on_primary.get():
+        if _on_primary.get() or model._meta.app_label == "sessions":
             return PRIMARY
         return replica_alias() or PRIMARY
 
@@ -50,7 +54,7 @@ class PrimaryReplicaMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _on_primary.set(request.method not in SAFE_METHODS)
+        token = _on_primary.set(request.method not in SAFE_METHODS or request.path.startswith(ADMIN_PATH))
         try:
             return self.get_response(request)
         finally:

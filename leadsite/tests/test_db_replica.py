@@ -6,10 +6,12 @@ misrouted query visible. test_db_streaming_replica.py runs the router against a 
 streaming standby.
 """
 
+import contextvars
 import copy
 from contextlib import contextmanager
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection, connections, router
 from django.http import HttpResponse
@@ -132,3 +134,18 @@ def test_a_read_only_request_reads_its_own_write_from_the_primary(organization):
     PrimaryReplicaMiddleware(view_that_reads)(RequestFactory().post("/"))
 
     assert seen == [REPLICA, PRIMARY, REPLICA, PRIMARY]
+
+
+@with_replica
+def test_the_admin_and_sessions_always_use_the_primary():
+    seen = []
+
+    def view(request):
+        seen.append(router.db_for_read(Lead))
+        return HttpResponse()
+
+    PrimaryReplicaMiddleware(view)(RequestFactory().get("/admin/leads/lead/"))
+
+    assert seen == [PRIMARY]
+    assert contextvars.Context().run(router.db_for_read, Session) == PRIMARY
+    assert contextvars.Context().run(router.db_for_read, Lead) == REPLICA
