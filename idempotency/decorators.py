@@ -34,7 +34,7 @@ def idempotent(view_method):
         key = request.headers.get(HEADER)
         if key is None:
             return view_method(self, request, *args, **kwargs)
-        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        if not key or len(key) > MAX_KEY_LENGTH:
             raise exceptions.ValidationError({HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters."]})
         fingerprint = _fingerprint(request)
         with transaction.atomic():

@@ -25,6 +25,12 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number; 0.5 is an error, as the schema (type integer) says."""
+
+    field_class = forms.IntegerField
+
+
 class StatusListField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
@@ -51,8 +57,8 @@ class LeadFilter(django_filters.FilterSet):
     source = django_filters.CharFilter(field_name="source")
     assignedTo = django_filters.UUIDFilter(field_name="assigned_to_id")
     isActive = StrictBooleanFilter(field_name="is_active")
-    scoreMin = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
-    scoreMax = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+    scoreMin = IntegerFilter(field_name="score", lookup_expr="gte")
+    scoreMax = IntegerFilter(field_name="score", lookup_expr="lte")
     createdAfter = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     createdBefore = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     lastContactedBefore = django_filters.IsoDateTimeFilter(field_name="last_contacted_at", lookup_expr="lt")

@@ -22,9 +22,26 @@ class OrganizationUserField(serializers.PrimaryKeyRelatedField):
     def __init__(self, **kwargs):
         super().__init__(pk_field=serializers.UUIDField(), **kwargs)
 
+    def run_validation(self, data=serializers.empty):
+        # DRF reads "" as null for relations; the schema says a UUID or null, so "" is an error.
+        if data == "":
+            self.fail("incorrect_type", data_type="an empty string")
+        return super().run_validation(data)
+
     def get_queryset(self):
         organization = self.context["organization"]
         return User.objects.for_organization(organization).filter(is_active=True)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "Free-form JSON object: nested at most 5 deep, at most 16 KB as JSON.",
+    }
+)
+class CustomFieldsField(serializers.JSONField):
+    """customFields: a JSON object (see leads.validators.validate_custom_fields)."""
 
 
 class LeadSerializer(FastRepresentationMixin, serializers.ModelSerializer):
@@ -40,9 +57,9 @@ class LeadSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     score = serializers.IntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX, required=False, allow_null=True)
     assignedTo = OrganizationUserField(source="assigned_to", required=False, allow_null=True)
     lastContactedAt = TimestampField(source="last_contacted_at", required=False, allow_null=True)
-    customFields = serializers.JSONField(source="custom_fields", required=False)
+    customFields = CustomFieldsField(source="custom_fields", required=False)
     isActive = serializers.BooleanField(source="is_active", required=False)
-    convertedAt = TimestampField(source="converted_at", read_only=True)
+    convertedAt = TimestampField(source="converted_at", read_only=True, allow_null=True)
     convertedCustomerId = serializers.UUIDField(source="converted_customer_id", read_only=True, allow_null=True)
     createdAt = TimestampField(source="created_at", read_only=True)
     updatedAt = TimestampField(source="updated_at", read_only=True)
@@ -90,6 +107,12 @@ class LeadSerializer(FastRepresentationMixin, serializers.ModelSerializer):
             if attrs.get(field) == "":
                 attrs[field] = None
         return attrs
+
+
+class LeadCreateSerializer(LeadSerializer):
+    """A new lead: any lead field, but not created as converted (the view validates with LeadSerializer)."""
+
+    status = serializers.ChoiceField(choices=[(s, s) for s in STATUSES_ON_CREATE], required=False)
 
 
 class LeadBySourceSerializer(FastRepresentationMixin, serializers.ModelSerializer):
@@ -175,11 +198,19 @@ class OrganizationMemberField(OrganizationUserField):
         return User.objects.for_organization(self.context["organization"])
 
 
+_STATUS = f"(?:{'|'.join(LeadStatus.values)}) *"
+STATUS_LIST_PATTERN = f"^ *(?:{_STATUS})?(?:, *(?:{_STATUS})?)*$"
+
+
 @extend_schema_field(
     {
         "oneOf": [
             {"type": "array", "items": {"type": "string", "enum": LeadStatus.values}},
-            {"type": "string", "description": "One status or several, comma-separated."},
+            {
+                "type": "string",
+                "description": "One status or several, comma-separated.",
+                "pattern": STATUS_LIST_PATTERN,
+            },
         ]
     }
 )

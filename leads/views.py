@@ -21,6 +21,7 @@ from leads.serializers import (
     DuplicateGroupSerializer,
     LeadByAssigneeSerializer,
     LeadBySourceSerializer,
+    LeadCreateSerializer,
     LeadHistorySerializer,
     LeadSerializer,
     MergeRequestSerializer,
@@ -63,7 +64,9 @@ def query_flag(request, name) -> bool:
 
 @extend_schema_view(
     list=extend_schema(responses={200: LeadSerializer(many=True), **ERRORS}),
-    create=extend_schema(parameters=[ALLOW_DUPLICATE], responses={201: LeadSerializer, **DUPLICATE_ERRORS}),
+    create=extend_schema(
+        request=LeadCreateSerializer, parameters=[ALLOW_DUPLICATE], responses={201: LeadSerializer, **DUPLICATE_ERRORS}
+    ),
     retrieve=extend_schema(responses={200: LeadSerializer, **ERRORS}),
     update=extend_schema(
         request=LeadSerializer(partial=True),

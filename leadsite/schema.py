@@ -6,7 +6,7 @@ from leadsite.api import ErrorSerializer
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description="Any unique string (at most 255 characters). A retry with the same key and request returns the "
     "first response without doing the work again; the same key with another request is a 422. Keys expire after "
@@ -64,6 +64,14 @@ class AutoSchema(openapi.AutoSchema):
             (429, "Too many requests; retry after the Retry-After header's seconds", bool(self.view.get_throttles())),
         ]
         return [(code, description) for code, description, applies in candidates if applies]
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        for parameter in (operation or {}).get("parameters", []):
+            # Every optional query parameter treats `?name=` as absent; say so.
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        return operation
 
     def _is_idempotent(self):
         handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)

@@ -73,7 +73,7 @@ def test_a_failed_request_records_nothing_so_its_retry_runs(api):
     assert Lead.objects.count() == 1
 
 
-@pytest.mark.parametrize("key", ["", " ", "k" * 256])
+@pytest.mark.parametrize("key", ["", "k" * 256])
 def test_a_malformed_key_is_400(api, key):
     response = create_lead(api, key)
     assert response.status_code == 400
