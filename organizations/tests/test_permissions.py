@@ -90,3 +90,41 @@ def test_is_organization_admin(rf, organization):
     for role, allowed in [(User.Role.ADMIN, True), (User.Role.SALES_REP, False), (User.Role.READ_ONLY, False)]:
         request.user = UserFactory(organization=organization, role=role)
         assert permission.has_permission(request, view=None) is allowed
+
+
+@pytest.fixture
+def customer(organization):
+    from customers.tests.factories import CustomerFactory
+
+    return CustomerFactory(organization=organization)
+
+
+def test_customers_follow_the_same_roles(organization, customer):
+    from customers.models import Customer
+
+    reader = member(organization, User.Role.READ_ONLY)
+    rep = member(organization, User.Role.SALES_REP)
+    assert reader.get(f"/customers/{customer.id}").status_code == 200
+    assert reader.patch(f"/customers/{customer.id}", {"companyName": "X"}, format="json").json() == FORBIDDEN
+    assert rep.patch(f"/customers/{customer.id}", {"companyName": "X"}, format="json").status_code == 200
+    assert rep.delete(f"/customers/{customer.id}").json() == FORBIDDEN
+    assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+@pytest.mark.parametrize("role", [User.Role.READ_ONLY, User.Role.SALES_REP])
+def test_only_admins_manage_users(organization, role):
+    client = member(organization, role)
+    colleague = UserFactory(organization=organization)
+    response = client.patch(f"/users/{colleague.id}", {"name": "Renamed"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"] == "Forbidden"
+    colleague.refresh_from_db()
+    assert colleague.name != "Renamed"
+
+
+def test_read_only_member_cannot_reassign_leads(organization, user):
+    rep = UserFactory(organization=organization)
+    response = member(organization, User.Role.READ_ONLY).post(
+        "/leads/reassign", {"fromUserId": str(rep.id), "toUserId": str(user.id)}, format="json"
+    )
+    assert response.json() == FORBIDDEN
