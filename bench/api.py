@@ -98,7 +98,9 @@ class Bench:
         self.user = admin()
         self.org = str(self.user.organization_id)
         self.client = api_client(self.user)
+        # No prepared statements, as Django: both sides get the same (custom) plans from PostgreSQL.
         self.pg = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True, row_factory=dict_row)
+        self.pg.prepare_threshold = None
         self.results = []
 
     def sql(self, sql, params=None, one=False):
