@@ -1,10 +1,10 @@
 from rest_framework import serializers
 
 from customers.models import Customer
-from leadsite.api import TimestampField
+from leadsite.api import StrictTypesMixin, TimestampField
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(StrictTypesMixin, serializers.ModelSerializer):
     organizationId = serializers.UUIDField(source="organization_id", read_only=True)
     companyName = serializers.CharField(source="company_name", max_length=255)
     customerId = serializers.CharField(source="customer_number", read_only=True)

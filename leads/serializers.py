@@ -4,7 +4,7 @@ from rest_framework import serializers
 from customers.serializers import CustomerSerializer
 from leads.models import SCORE_MAX, SCORE_MIN, Lead, LeadHistory, LeadStatus
 from leads.validators import validate_custom_fields
-from leadsite.api import FastRepresentationMixin, TimestampField
+from leadsite.api import FastRepresentationMixin, StrictTypesMixin, TimestampField
 from organizations.models import User
 
 OPTIONAL_TEXT_FIELDS = ("email", "phone", "company", "source", "notes")
@@ -44,7 +44,7 @@ class CustomFieldsField(serializers.JSONField):
     """customFields: a JSON object (see leads.validators.validate_custom_fields)."""
 
 
-class LeadSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class LeadSerializer(StrictTypesMixin, FastRepresentationMixin, serializers.ModelSerializer):
     """A lead as the spec shows it, camelCase in and out.
 
     These are the rules for a lead's fields wherever leads are written (API and importer).
@@ -126,7 +126,7 @@ class LeadBySourceSerializer(FastRepresentationMixin, serializers.ModelSerialize
 
 class LeadByAssigneeSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     assignedTo = serializers.UUIDField(source="assigned_to_id", read_only=True)
-    lastContactedAt = TimestampField(source="last_contacted_at", read_only=True)
+    lastContactedAt = TimestampField(source="last_contacted_at", read_only=True, allow_null=True)
 
     class Meta:
         model = Lead
@@ -158,13 +158,13 @@ class ConvertResponseSerializer(serializers.Serializer):
     customer = CustomerSerializer()
 
 
-class ConvertRequestSerializer(serializers.Serializer):
+class ConvertRequestSerializer(StrictTypesMixin, serializers.Serializer):
     customerId = serializers.UUIDField(
         required=False, allow_null=True, help_text="Attach the lead to this existing customer instead of a new one."
     )
 
 
-class MergeRequestSerializer(serializers.Serializer):
+class MergeRequestSerializer(StrictTypesMixin, serializers.Serializer):
     duplicateIds = serializers.ListField(
         child=serializers.UUIDField(), min_length=1, max_length=100, help_text="Leads folded into this one and deleted."
     )
@@ -233,7 +233,7 @@ class StatusListField(serializers.Field):
         return value
 
 
-class ReassignSerializer(serializers.Serializer):
+class ReassignSerializer(StrictTypesMixin, serializers.Serializer):
     fromUserId = OrganizationMemberField(help_text="The member whose leads move (may be deactivated).")
     toUserId = OrganizationUserField(help_text="The active member who receives them.")
     status = StatusListField(required=False, allow_null=True, help_text="Move only leads in these statuses.")

@@ -124,7 +124,7 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
     @idempotent
     def convert_to_customer(self, request, pk=None):
         lead = self.get_object()
-        serializer = ConvertRequestSerializer(data=request.data)
+        serializer = ConvertRequestSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         customer_id = serializer.validated_data.get("customerId")
         customer = None
@@ -156,7 +156,7 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
         lead = self.get_object()
         if not role_allows(request.user, "DELETE"):
             raise PermissionDenied("Merging deletes the duplicates; your role may not delete leads.")
-        serializer = MergeRequestSerializer(data=request.data)
+        serializer = MergeRequestSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         duplicate_ids = serializer.validated_data["duplicateIds"]
         lead = services.lead_merge(lead=lead, duplicate_ids=duplicate_ids, user=request.user)

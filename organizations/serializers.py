@@ -4,11 +4,11 @@ from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
-from leadsite.api import TimestampField
+from leadsite.api import StrictTypesMixin, TimestampField
 from organizations.models import Organization, User
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(StrictTypesMixin, serializers.ModelSerializer):
     """A member of the organization. PATCH changes name, role and isActive; the email is fixed."""
 
     email = serializers.EmailField(read_only=True)

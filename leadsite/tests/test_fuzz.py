@@ -74,7 +74,7 @@ def data(db):
         LeadFactory(organization=organization, status=status, assigned_to=rep)
     customer = CustomerFactory(organization=organization)
     LeadFactory(organization=OrganizationFactory())
-    return {"admin": admin, "rep": rep, "customer": customer}
+    return {"organization": organization, "admin": admin, "rep": rep, "customer": customer}
 
 
 # Values a schema cannot describe (ids that exist in the caller's organization, tokens, passwords
@@ -87,7 +87,16 @@ REAL_BODY_VALUES = {
     "customerId": lambda data: str(data["customer"].pk),
     "refresh": lambda data: str(RefreshToken.for_user(data["admin"])),
     "password": lambda data: f"Quiet-Harbour-{uuid.uuid4()}",
+    "duplicateIds": lambda data: [str(LeadFactory(organization=data["organization"]).pk)],
 }
+# A path's object: a fresh one of the caller's organization for each request, so that updates,
+# conversions, merges and deletions run on a real object (other paths keep made-up ids: 404s).
+FRESH_OBJECTS = {
+    "leads": lambda data: LeadFactory(organization=data["organization"], assigned_to=data["rep"]),
+    "customers": lambda data: CustomerFactory(organization=data["organization"]),
+    "users": lambda data: UserFactory(organization=data["organization"]),
+}
+REAL_PATH_VALUES = {"assigneeId": lambda data: str(data["rep"].pk)}
 # Per operation: a new user's email must not be taken yet.
 NEW_USERS = itertools.count()
 REAL_OPERATION_BODY_VALUES = {("POST", "/users"): {"email": lambda data: f"new-user-{next(NEW_USERS)}@fuzz.example"}}
@@ -105,8 +114,15 @@ def make_realistic(case, data):
     if isinstance(case.body, dict) and is_positive(case, ParameterLocation.BODY):
         operation = (case.method.upper(), case.path)
         for field, make in {**REAL_BODY_VALUES, **REAL_OPERATION_BODY_VALUES.get(operation, {})}.items():
-            if isinstance(case.body.get(field), str):
+            if isinstance(case.body.get(field), (str, list)):
                 case.body[field] = make(data)
+    if case.path_parameters and is_positive(case, ParameterLocation.PATH):
+        make_object = FRESH_OBJECTS.get(case.path.strip("/").split("/")[0])
+        if "id" in case.path_parameters and make_object:
+            case.path_parameters["id"] = str(make_object(data).pk)
+        for name, make in REAL_PATH_VALUES.items():
+            if name in case.path_parameters:
+                case.path_parameters[name] = make(data)
     if case.query and is_positive(case, ParameterLocation.QUERY):
         for name in OPAQUE_QUERY_PARAMETERS:
             if case.query.get(name):

@@ -4,6 +4,7 @@ import pytest
 
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
+from organizations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +50,35 @@ def test_empty_optional_query_parameters_count_as_absent(api, organization):
     response = api.get("/leads", {"lastContactedBefore": "", "assignedTo": "", "scoreMin": "", "page": ""})
     assert response.status_code == 200
     assert len(response.json()["data"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("phone", 5551234, "Must be a string."),
+        ("score", "50", "Must be a whole number."),
+        ("score", 50.5, "Must be a whole number."),
+        ("isActive", 0, "Must be true or false."),
+        ("status", 1, "Must be a string."),
+    ],
+)
+def test_api_input_has_the_documented_json_types(api, field, value, message):
+    response = api.post("/leads", {"name": "Acme", field: value}, format="json")
+    assert response.status_code == 400
+    assert response.json()["details"] == [{"message": message, "field": field}]
+
+
+def test_json_types_are_checked_for_customers_and_users_too(api, organization, user):
+    from customers.tests.factories import CustomerFactory
+
+    customer = CustomerFactory(organization=organization)
+    assert api.patch(f"/customers/{customer.id}", {"contactPhone": 0}, format="json").status_code == 400
+    colleague = UserFactory(organization=organization)
+    assert api.patch(f"/users/{colleague.id}", {"isActive": 0}, format="json").status_code == 400
+    colleague.refresh_from_db()
+    assert colleague.is_active
+
+
+def test_leads_by_assignee_show_a_missing_last_contact_as_null(api, organization, user):
+    LeadFactory(organization=organization, assigned_to=user, last_contacted_at=None)
+    assert api.get(f"/leads/assigned-to/{user.id}").json()["data"][0]["lastContactedAt"] is None
