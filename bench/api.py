@@ -347,7 +347,27 @@ def convert_by_hand(b, pk, actor):
     return orjson.dumps({"customerId": customer["id"], "customer": customer}, option=orjson.OPT_UTC_Z)
 
 
-SECTIONS = {"list": lists, "sort": sorts, "filters": filters, "other": others, "stats": stats, "writes": writes}
+def floor(b):
+    """What any request costs before it does anything (bench/urls.py): no hand-written counterpart."""
+    for title, url in [("floor: plain Django view", "/bench/django-noop"), ("floor: DRF view, JWT", "/bench/drf-noop")]:
+        for _ in range(3):
+            b.request("get", url)
+        with CaptureQueriesContext(connection) as queries:
+            b.request("get", url)
+        query_count = len(queries)
+        median, p95 = timed(lambda i, url=url: b.request("get", url), b.n)
+        print(f"| {title} | {median:.1f} | {p95:.1f} | {query_count} | | | |", flush=True)
+
+
+SECTIONS = {
+    "floor": floor,
+    "list": lists,
+    "sort": sorts,
+    "filters": filters,
+    "other": others,
+    "stats": stats,
+    "writes": writes,
+}
 
 
 def main():

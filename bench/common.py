@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")  # the app + bench/urls.py
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leads_bench")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -11,6 +11,8 @@ import orjson
 from django.db import connection
 from django.http import HttpResponse
 from django.urls import include, path
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from leadsite import urls as app_urls
 
@@ -47,4 +49,22 @@ def bare_leads(request):
     return HttpResponse(orjson.dumps(body, option=orjson.OPT_UTC_Z), content_type="application/json")
 
 
-urlpatterns = [path("bench/bare-leads", bare_leads), path("", include(app_urls))]
+def django_noop(request):
+    """The floor of a Django request: routing and the middleware, no database."""
+    return HttpResponse(b'{"ok":true}', content_type="application/json")
+
+
+class DrfNoop(APIView):
+    """The floor of an API request: the app's DRF settings (JWT authentication with its one query,
+    permission, throttling, renderer), nothing else."""
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+urlpatterns = [
+    path("bench/bare-leads", bare_leads),
+    path("bench/django-noop", django_noop),
+    path("bench/drf-noop", DrfNoop.as_view()),
+    path("", include(app_urls)),
+]
