@@ -110,7 +110,9 @@ class LeadSerializer(StrictTypesMixin, FastRepresentationMixin, serializers.Mode
 
 
 class LeadCreateSerializer(LeadSerializer):
-    """A new lead: any lead field, but not created as converted (the view validates with LeadSerializer)."""
+    """A new lead: any lead field, but it cannot be created as converted."""
+
+    # Documents POST /leads only; the view validates with LeadSerializer, whose message is clearer.
 
     status = serializers.ChoiceField(choices=[(s, s) for s in STATUSES_ON_CREATE], required=False)
 
