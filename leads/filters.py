@@ -1,6 +1,9 @@
+from datetime import UTC
+
 import django_filters
 from django import forms
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from leads.models import Lead, LeadStatus
 
@@ -31,6 +34,23 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python parses."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Date-time out of range.") from None
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
 class StatusListField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
@@ -59,9 +79,9 @@ class LeadFilter(django_filters.FilterSet):
     isActive = StrictBooleanFilter(field_name="is_active")
     scoreMin = IntegerFilter(field_name="score", lookup_expr="gte")
     scoreMax = IntegerFilter(field_name="score", lookup_expr="lte")
-    createdAfter = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    createdBefore = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    lastContactedBefore = django_filters.IsoDateTimeFilter(field_name="last_contacted_at", lookup_expr="lt")
+    createdAfter = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    createdBefore = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    lastContactedBefore = UTCDateTimeFilter(field_name="last_contacted_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="search", help_text="Search in name, email and company.")
 
     class Meta:

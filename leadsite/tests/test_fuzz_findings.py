@@ -82,3 +82,21 @@ def test_json_types_are_checked_for_customers_and_users_too(api, organization, u
 def test_leads_by_assignee_show_a_missing_last_contact_as_null(api, organization, user):
     LeadFactory(organization=organization, assigned_to=user, last_contacted_at=None)
     assert api.get(f"/leads/assigned-to/{user.id}").json()["data"][0]["lastContactedAt"] is None
+
+
+def test_date_times_with_offsets_postgresql_refuses_are_read_in_utc(api, organization):
+    # Python parses offsets up to ±23:59, PostgreSQL takes ±15:59: filters and bodies convert to UTC.
+    LeadFactory(organization=organization)
+    assert api.get("/leads", {"createdBefore": "9559-09-30T05:16:57-22:53"}).json()["total"] == 1
+    response = api.post("/leads", {"name": "Acme", "lastContactedAt": "2025-05-11T12:00:00-19:20"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["lastContactedAt"] == "2025-05-12T07:20:00.000Z"
+
+
+def test_date_times_out_of_range_in_utc_are_400(api):
+    response = api.get("/leads", {"createdAfter": "0001-01-01T00:00:00+14:00"})
+    assert response.status_code == 400
+    assert response.json()["details"] == [{"message": "Date-time out of range.", "field": "createdAfter"}]
+    response = api.post("/leads", {"name": "Acme", "lastContactedAt": "9999-12-31T23:00:00-05:00"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "lastContactedAt"
