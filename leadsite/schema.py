@@ -85,6 +85,11 @@ class AutoSchema(openapi.AutoSchema):
 
     def _get_response_headers_for_code(self, status_code, direction="response"):
         headers = super()._get_response_headers_for_code(status_code, direction)
+        if self._is_idempotent() and str(status_code).startswith("2"):
+            headers["Idempotent-Replayed"] = {
+                "schema": {"type": "string", "enum": ["true"]},
+                "description": "Present when this is the stored response to an earlier request with the same key.",
+            }
         if str(status_code) == "429":
             headers["Retry-After"] = {
                 "schema": {"type": "integer", "minimum": 0},

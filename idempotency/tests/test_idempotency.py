@@ -145,3 +145,13 @@ def test_simultaneous_requests_with_one_key_do_the_work_once(user):
     assert len({response.json()["id"] for response in responses}) == 1
     assert Lead.objects.count() == 1
     assert IdempotencyKey.objects.count() == 1
+
+
+@pytest.mark.parametrize(("path", "success"), [("/leads", "201"), ("/leads/{id}/convert-to-customer", "201")])
+def test_the_schema_documents_the_header_the_422_and_the_replay(path, success):
+    from drf_spectacular.generators import SchemaGenerator
+
+    operation = SchemaGenerator().get_schema(request=None, public=True)["paths"][path]["post"]
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in operation["parameters"])
+    assert "422" in operation["responses"]
+    assert "Idempotent-Replayed" in operation["responses"][success]["headers"]
