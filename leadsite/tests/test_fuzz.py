@@ -33,24 +33,35 @@ CONFIG = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)
+# A second, shorter pass as a read-only member: its 403s must be documented too.
+READ_ONLY_CONFIG = SchemathesisConfig.from_dict(
+    {
+        "generation": {"allow-x00": False, "deterministic": True, "with-security-parameters": False},
+        "phases": {"coverage": {"enabled": False}},
+    }
+)
+read_only_schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=READ_ONLY_CONFIG)
 
 
 # Schemathesis builds some cases (its coverage phase) while collecting tests, before any fixture
 # runs, and signs them then: so the token is minted up front for an admin id that the `data`
-# fixture then creates. It lives long enough for any test run.
+# fixture then creates (as an admin, or a read-only member). It lives long enough for any test run.
 ADMIN_ID = uuid.UUID("00000000-0000-4000-8000-00000000f022")
 TOKEN = AccessToken()
 TOKEN["user_id"] = str(ADMIN_ID)
 TOKEN.set_exp(lifetime=timedelta(hours=12))
 
 
-@schema.auth(refresh_interval=None)
 class BearerToken:
     def get(self, case, context):
         return str(TOKEN)
 
     def set(self, case, data, context):
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+schema.auth(refresh_interval=None)(BearerToken)
+read_only_schema.auth(refresh_interval=None)(BearerToken)
 
 
 @pytest.fixture(autouse=True)
@@ -66,9 +77,18 @@ def keep_the_test_connection():
 
 @pytest.fixture
 def data(db):
-    """An admin of an organization with some data, and another organization's data beside it."""
+    return make_data(User.Role.ADMIN)
+
+
+@pytest.fixture
+def read_only_data(db):
+    return make_data(User.Role.READ_ONLY)
+
+
+def make_data(role):
+    """The caller (ADMIN_ID, with `role`) in an organization with some data, and another organization beside it."""
     organization = OrganizationFactory()
-    admin = UserFactory(id=ADMIN_ID, organization=organization, role=User.Role.ADMIN)
+    admin = UserFactory(id=ADMIN_ID, organization=organization, role=role)
     rep = UserFactory(organization=organization, role=User.Role.SALES_REP)
     for status in ("new", "contacted", "qualified", "unqualified"):
         LeadFactory(organization=organization, status=status, assigned_to=rep)
@@ -142,4 +162,16 @@ def make_realistic(case, data):
 )
 def test_api_conforms_to_its_schema(case, data):
     make_realistic(case, data)
+    case.call_and_validate()
+
+
+@read_only_schema.parametrize()
+@settings(
+    max_examples=5,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_api_conforms_to_its_schema_for_a_read_only_member(case, read_only_data):
+    make_realistic(case, read_only_data)
     case.call_and_validate()
