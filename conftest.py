@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -32,6 +34,30 @@ def _fresh_cache():
 def fast_password_hashing(settings):
     """Real hashing is slow by design; tests only need passwords to round-trip."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def run_at_once(calls):
+    """Call each function in its own thread, all released together; return their results in order.
+
+    Each thread gets its own database connection (Django's are per thread) and closes it, so
+    this needs `django_db(transaction=True)`.
+    """
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def client_for(user):

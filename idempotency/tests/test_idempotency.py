@@ -1,12 +1,11 @@
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
-from conftest import client_for
+from conftest import client_for, run_at_once
 from customers.models import Customer
 from idempotency.models import IdempotencyKey
 from leads.models import Lead, LeadStatus
@@ -125,21 +124,7 @@ def test_purge_deletes_only_expired_keys(api, capsys):
 def test_simultaneous_requests_with_one_key_do_the_work_once(user):
     client = client_for(user)
     count = 8
-    barrier = threading.Barrier(count)
-    responses = [None] * count
-
-    def post(index):
-        try:
-            barrier.wait()
-            responses[index] = create_lead(client, "same-key", email="race@example.com")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = run_at_once([partial(create_lead, client, "same-key", email="race@example.com") for _ in range(count)])
 
     assert [response.status_code for response in responses] == [201] * count
     assert len({response.json()["id"] for response in responses}) == 1

@@ -1,12 +1,11 @@
 """Many requests at once on PostgreSQL, each thread on its own database connection."""
 
-import threading
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
-from django.db import connection
 
-from conftest import client_for
+from conftest import client_for, run_at_once
 from customers.models import Customer
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
@@ -17,30 +16,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def at_once(user, requests):
-    """Send the requests, (method, path, body), from one thread each, released together by a barrier.
-
-    Each thread has its own client and database connection, and closes the connection when done.
-    """
+    """Send the requests, (method, path, body), each from its own thread and client, all at once."""
     clients = [client_for(user) for _ in requests]
-    barrier = threading.Barrier(len(requests))
-    responses = [None] * len(requests)
-
-    def send(index, client, method, path, body):
-        try:
-            barrier.wait()
-            responses[index] = getattr(client, method)(path, body, format="json")
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=send, args=(index, client, *request))
-        for index, (client, request) in enumerate(zip(clients, requests, strict=True))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return responses
+    return run_at_once(
+        [
+            partial(getattr(client, method), path, body, format="json")
+            for client, (method, path, body) in zip(clients, requests, strict=True)
+        ]
+    )
 
 
 def test_fifty_simultaneous_converts_of_one_lead_make_exactly_one_customer(user, organization):

@@ -1,37 +1,14 @@
 """Conversions into one customer and duplicate creates racing each other on PostgreSQL, over real connections."""
 
-import threading
-
 import pytest
-from django.db import connection
 
-from conftest import client_for
+from conftest import client_for, run_at_once
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def at_once(requests):
-    """Run the callables in threads released together; each thread has its own connection."""
-    barrier = threading.Barrier(len(requests))
-    results = [None] * len(requests)
-
-    def run(index, request):
-        try:
-            barrier.wait()
-            results[index] = request()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_two_leads_converted_into_one_existing_customer_at_once_both_keep_their_link(user, organization):
@@ -45,7 +22,7 @@ def test_two_leads_converted_into_one_existing_customer_at_once_both_keep_their_
     def convert(lead):
         return lambda: client_for(user).post(f"/leads/{lead.id}/convert-to-customer", body, format="json")
 
-    responses = at_once([convert(lead) for lead in leads])
+    responses = run_at_once([convert(lead) for lead in leads])
 
     assert [response.status_code for response in responses] == [200, 200]
     for lead in Lead.objects.all():
@@ -64,7 +41,7 @@ def test_two_creates_with_one_email_at_once_make_one_lead(user, organization):
     def create(email):
         return lambda: client_for(user).post("/leads", {"name": "Jane", "email": email}, format="json")
 
-    responses = at_once([create("jane@acme.com"), create("JANE@acme.com")])
+    responses = run_at_once([create("jane@acme.com"), create("JANE@acme.com")])
 
     assert sorted(response.status_code for response in responses) == [201, 409]
     assert Lead.objects.count() == 1

@@ -1,10 +1,10 @@
-import threading
+from functools import partial
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conftest import client_for
+from conftest import client_for, run_at_once
 from leads.models import Lead, LeadHistory
 from leads.tests.factories import LeadFactory
 from organizations.models import User
@@ -174,21 +174,8 @@ class TestReassign:
 def test_simultaneous_reassigns_move_each_lead_once_and_record_it_once(user, organization, rep):
     leads = LeadFactory.create_batch(30, organization=organization, assigned_to=rep)
     targets = UserFactory.create_batch(4, organization=organization)
-    barrier = threading.Barrier(len(targets))
-    moved = {}
-
-    def run(target):
-        try:
-            barrier.wait()
-            moved[target.id] = reassign(client_for(user), rep, target).json()["reassigned"]
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = run_at_once([partial(reassign, client_for(user), rep, target) for target in targets])
+    moved = {target.id: response.json()["reassigned"] for target, response in zip(targets, responses, strict=True)}
 
     assert sum(moved.values()) == 30
     final = dict(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("pk", "assigned_to_id"))

@@ -1,11 +1,8 @@
 """Demoting admins concurrently on PostgreSQL, over real connections: one admin always remains."""
 
-import threading
-
 import pytest
-from django.db import connection
 
-from conftest import client_for
+from conftest import client_for, run_at_once
 from organizations.models import User
 from organizations.tests.factories import UserFactory
 
@@ -13,22 +10,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def at_once(calls):
-    barrier = threading.Barrier(len(calls))
-    statuses = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            statuses[index] = call().status_code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
+    return [response.status_code for response in run_at_once(calls)]
 
 
 @pytest.mark.parametrize("repeat", range(3))
