@@ -9,6 +9,7 @@ rows it touches.
 import pytest
 from django.utils import timezone
 
+from customers.tests.factories import CustomerFactory
 from leads.models import SORTABLE_FIELDS, Lead
 from leads.tests.factories import LeadFactory
 from leadsite.api import PageLimitPagination
@@ -200,3 +201,45 @@ def test_reassign(api, organization, user, rep, django_assert_num_queries, moved
     # authentication, both users, the target's lock, UPDATE ... RETURNING id, INSERT history (+ transaction)
     with django_assert_num_queries(8):
         assert api.post("/leads/reassign", body, format="json").json() == {"reassigned": moved}
+
+
+def test_patch(api, leads, django_assert_num_queries):
+    with django_assert_num_queries(6):
+        assert api.patch(f"/leads/{leads[1].id}", {"score": 3}, format="json").status_code == 200
+
+
+def test_convert_into_an_existing_customer(api, leads, organization, django_assert_num_queries):
+    lead = next(lead for lead in leads if lead.status == "qualified")
+    customer = CustomerFactory(organization=organization)
+    with django_assert_num_queries(14):
+        response = api.post(f"/leads/{lead.id}/convert-to-customer", {"customerId": str(customer.id)}, format="json")
+    assert response.status_code == 200
+
+
+def test_create_with_an_idempotency_key_and_its_replay(api, django_assert_num_queries, django_assert_max_num_queries):
+    body = {"name": "Ada", "email": "ada@example.com"}
+    # 13 on SQLite, 14 on PostgreSQL (the key is claimed differently)
+    with django_assert_max_num_queries(14):
+        assert api.post("/leads", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+    # authentication, the stored response (+ its transaction)
+    with django_assert_num_queries(4):
+        assert api.post("/leads", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+
+
+# Other lists on the same pagination: constant in the page size too.
+
+
+@pytest.mark.parametrize("limit", PAGE_SIZES)
+def test_customers(api, organization, django_assert_num_queries, limit):
+    for customer in CustomerFactory.create_batch(30, organization=organization):
+        LeadFactory(organization=organization, converted_customer=customer, status="converted")
+    # authentication, count, page, the pages' lead ids
+    with django_assert_num_queries(4):
+        assert len(rows(api.get(f"/customers?limit={limit}"))) == limit
+
+
+@pytest.mark.parametrize("limit", PAGE_SIZES)
+def test_users(api, organization, django_assert_num_queries, limit):
+    UserFactory.create_batch(30, organization=organization)
+    with django_assert_num_queries(3):
+        assert len(rows(api.get(f"/users?limit={limit}"))) == limit
