@@ -1,0 +1,95 @@
+"""Strict query-parameter filters shared by every list: a bad value is a 400, never ignored."""
+
+from datetime import UTC
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0); anything else is an error instead of being silently ignored."""
+
+    TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(f"'{value}' is not a boolean; use true or false.")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number; 0.5 is an error, as the schema (type integer) says."""
+
+    field_class = forms.IntegerField
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python parses."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Date-time out of range.") from None
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
+class ChoiceListField(forms.CharField):
+    """One choice or several, comma-separated; an unknown one is an error that lists the valid ones."""
+
+    def __init__(self, *, values, noun, **kwargs):
+        self.valid, self.noun = list(values), noun
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        chosen = [part.strip() for part in (value or "").split(",") if part.strip()]
+        unknown = [item for item in chosen if item not in self.valid]
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown {self.noun} {', '.join(repr(item) for item in unknown)}. Use: {', '.join(self.valid)}."
+            )
+        return chosen
+
+
+class ChoiceListFilter(django_filters.Filter):
+    """`?status=new,contacted`: rows whose field is any of the given `values` (`noun` names them in errors)."""
+
+    field_class = ChoiceListField
+
+    def filter(self, qs, value):
+        return qs.filter(**{f"{self.field_name}__in": value}) if value else qs
+
+
+class TextSearchFilter(django_filters.CharFilter):
+    """`?q=`: rows where any of `fields` contains the text, case-insensitively."""
+
+    def __init__(self, *, fields, **kwargs):
+        self.search_fields = fields
+        super().__init__(**kwargs)
+
+    def filter(self, qs, value):
+        value = (value or "").strip()
+        if not value:
+            return qs
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return qs.filter(condition)
