@@ -31,8 +31,46 @@ class UserRateThrottle(RateFromSettingsMixin, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class LoginIPThrottle(RateFromSettingsMixin, SimpleRateThrottle):
-    """Login and refresh attempts from one client IP."""
+class FailedAttemptsThrottle(RateFromSettingsMixin, SimpleRateThrottle):
+    """Counts failed attempts only: a client that logs in or refreshes correctly is never held up.
+
+    `allow_request` only checks the count; the view calls `record_failure` when it answers
+    400 or 401 (see CountFailedAttemptsMixin).
+    """
+
+    def allow_request(self, request, view):
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        self.history = [moment for moment in self.cache.get(self.key, []) if moment > self.now - self.duration]
+        return len(self.history) < self.num_requests or self.throttle_failure()
+
+    def record_failure(self):
+        if self.key is not None:
+            self.history.insert(0, self.now)
+            self.cache.set(self.key, self.history, self.duration)
+
+
+class CountFailedAttemptsMixin:
+    """For views throttled by FailedAttemptsThrottle: a 400 or 401 answer counts as a failed attempt."""
+
+    def get_throttles(self):
+        self.checked_throttles = super().get_throttles()
+        return self.checked_throttles
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code in (400, 401):
+            for throttle in getattr(self, "checked_throttles", []):
+                if isinstance(throttle, FailedAttemptsThrottle):
+                    throttle.record_failure()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class LoginIPThrottle(FailedAttemptsThrottle):
+    """Failed login and refresh attempts from one client IP."""
 
     scope = "login_ip"
 
@@ -40,8 +78,8 @@ class LoginIPThrottle(RateFromSettingsMixin, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginAccountThrottle(RateFromSettingsMixin, SimpleRateThrottle):
-    """Login attempts for one account (email, case-insensitively), from wherever they come."""
+class LoginAccountThrottle(FailedAttemptsThrottle):
+    """Failed login attempts for one account (email, case-insensitively), from wherever they come."""
 
     scope = "login_account"
 

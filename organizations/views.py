@@ -8,7 +8,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend
-from leadsite.throttling import LoginAccountThrottle, LoginIPThrottle
+from leadsite.throttling import CountFailedAttemptsMixin, LoginAccountThrottle, LoginIPThrottle
 from organizations import services
 from organizations.filters import UserFilter
 from organizations.models import User
@@ -35,14 +35,14 @@ class BearerChallengeMixin:
 
 
 @extend_schema(responses={200: TokenPairSerializer, **AUTH_ERRORS})
-class LoginView(BearerChallengeMixin, TokenObtainPairView):
+class LoginView(CountFailedAttemptsMixin, BearerChallengeMixin, TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 
     throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
 
 
 @extend_schema(responses={200: TokenPairSerializer, **AUTH_ERRORS})
-class RefreshView(BearerChallengeMixin, TokenRefreshView):
+class RefreshView(CountFailedAttemptsMixin, BearerChallengeMixin, TokenRefreshView):
     """Exchange a refresh token for a new access token and a new refresh token (rotation)."""
 
     serializer_class = RefreshSerializer

@@ -133,7 +133,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["leadsite.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "user": os.environ.get("THROTTLE_RATE_USER", "1200/minute"),
+        "user": os.environ.get("THROTTLE_RATE_USER", "6000/minute"),
         "login_ip": os.environ.get("THROTTLE_RATE_LOGIN_IP", "60/minute"),
         "login_account": os.environ.get("THROTTLE_RATE_LOGIN_ACCOUNT", "10/minute"),
     },

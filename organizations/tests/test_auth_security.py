@@ -145,7 +145,18 @@ def test_refresh_is_throttled_per_ip(user, anonymous, rates):
     rates(login_ip="2/minute")
     assert login(anonymous, user.email, PASSWORD).status_code == 200
     anonymous.post("/auth/token/refresh", {"refresh": "garbage"}, format="json")
+    anonymous.post("/auth/token/refresh", {"refresh": "garbage"}, format="json")
     assert_throttled(anonymous.post("/auth/token/refresh", {"refresh": "garbage"}, format="json"))
+
+
+def test_successful_logins_and_refreshes_are_never_throttled(user, anonymous, rates):
+    """Only failures count: a client that logs in for every test run is not locked out."""
+    rates(login_ip="2/minute", login_account="2/minute")
+    for _ in range(5):
+        tokens = login(anonymous, user.email, PASSWORD)
+        assert tokens.status_code == 200
+        refreshed = anonymous.post("/auth/token/refresh", {"refresh": tokens.json()["refresh"]}, format="json")
+        assert refreshed.status_code == 200
 
 
 def test_api_is_throttled_per_user(api, user, other_api, rates):
