@@ -41,6 +41,7 @@ class FailedAttemptsThrottle(RateFromSettingsMixin, SimpleRateThrottle):
     def allow_request(self, request, view):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.key = None  # stays None if reading the key fails (an unparsable body is a 400)
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True

@@ -183,3 +183,11 @@ def test_default_rates_come_from_the_environment(monkeypatch):
         monkeypatch.undo()
         importlib.reload(base)
     assert rates == {"user": "7/second", "login_ip": "8/hour", "login_account": "9/day"}
+
+
+def test_an_unparsable_login_body_is_a_400_and_counts_as_a_failed_attempt(db, anonymous, rates):
+    rates(login_ip="1/minute")
+    response = anonymous.post("/auth/token", b"\x00", content_type="application/json")
+
+    assert response.status_code == 400
+    assert_throttled(anonymous.post("/auth/token", {"email": "a@b.c", "password": "x"}, format="json"))
