@@ -181,7 +181,7 @@ def test_delete(api, leads, django_assert_num_queries):
 
 def test_convert(api, leads, django_assert_num_queries):
     lead = next(lead for lead in leads if lead.status == "qualified")
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         assert api.post(f"/leads/{lead.id}/convert-to-customer", {}, format="json").status_code == 201
 
 
@@ -211,7 +211,7 @@ def test_patch(api, leads, django_assert_num_queries):
 def test_convert_into_an_existing_customer(api, leads, organization, django_assert_num_queries):
     lead = next(lead for lead in leads if lead.status == "qualified")
     customer = CustomerFactory(organization=organization)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(10):
         response = api.post(f"/leads/{lead.id}/convert-to-customer", {"customerId": str(customer.id)}, format="json")
     assert response.status_code == 200
 
