@@ -64,6 +64,14 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         return self._create_user(email, password, **extra_fields)
 
 
+# Read-only members view; sales reps also add and change; organization admins also delete.
+ROLE_ACTIONS = {
+    "admin": {"view", "add", "change", "delete"},
+    "sales_rep": {"view", "add", "change"},
+    "read_only": {"view"},
+}
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     class Role(models.TextChoices):
         ADMIN = "admin", "Organization admin"
@@ -103,6 +111,13 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
         ]
         indexes = [models.Index(fields=["organization", "email"], name="user_org_email_idx")]
+
+    def may(self, action: str) -> bool:
+        """Whether the user's role allows `action` ("view", "add", "change", "delete") on leads and customers.
+
+        The one statement of the roles, for the API (organizations/permissions.py) and the admin.
+        """
+        return action in ROLE_ACTIONS.get(self.role, ())
 
     def __str__(self):
         return self.email

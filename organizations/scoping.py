@@ -61,20 +61,21 @@ class OrganizationScopedAdminMixin:
     read-only members view, sales reps also add and change, organization admins also delete.
     """
 
-    role_permissions = {
-        "admin": {"view", "add", "change", "delete"},
-        "sales_rep": {"view", "add", "change"},
-        "read_only": {"view"},
-    }
+    # {role: permissions} for a model whose rules differ; None: the roles as in the API (User.may).
+    role_permissions = None
     # Form fields only superusers see; for everyone else the organization comes from request.user.
     superuser_only_fields = ("organization",)
 
     def _role_allows(self, request, permission):
         user = request.user
-        if not (user.is_active and user.is_staff and permission in self.role_permissions.get(user.role, ())):
+        if not (user.is_active and user.is_staff):
             return False
+        if self.role_permissions is None:
+            allowed = user.may(permission)
+        else:
+            allowed = permission in self.role_permissions.get(user.role, ())
         # As in the API, members of an inactive organization are locked out.
-        return user.organization_id is not None and user.organization.is_active
+        return allowed and user.organization_id is not None and user.organization.is_active
 
     def has_module_permission(self, request):
         if request.user.is_superuser:
