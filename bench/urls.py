@@ -45,7 +45,7 @@ def bare_leads(request):
     for row in rows:
         row["customFields"] = orjson.loads(row["customFields"]) if row["customFields"] else {}
     pages = -(-total // limit)
-    body = {"data": rows, "total": total, "page": 1, "limit": limit, "totalPages": pages, "nextCursor": None}
+    body = {"data": rows, "total": total, "page": 1, "limit": limit, "totalPages": pages}
     return HttpResponse(orjson.dumps(body, option=orjson.OPT_UTC_Z), content_type="application/json")
 
 

@@ -222,11 +222,11 @@ def sorts_by_keyset(view):
 class PageLimitPagination(BasePagination):
     """`?page=&limit=` pagination answering {data, total, page, limit, totalPages}.
 
-    Views sorted by SortBackend also offer keyset pagination:
-    every response carries `nextCursor` (null on the last page), and `?cursor=<nextCursor>&limit=`
-    answers {data, limit, nextCursor} with the rows after that cursor, at the same cost on page
-    10,000 as on page 1 (`?cursor=` empty starts from the top). A cursor is bound to its sortField
-    and sortOrder.
+    Views sorted by SortBackend also offer keyset pagination for clients that walk a whole list:
+    `?cursor=&limit=` (empty: from the top) answers {data, limit, nextCursor}, and
+    `?cursor=<nextCursor>` the rows after it, at the same cost on page 10,000 as on page 1;
+    nextCursor is null on the last page. A cursor is bound to its sortField and sortOrder.
+    Page responses keep exactly the spec's keys.
 
     `total` is exact up to `exact_count_up_to` rows; above that it is PostgreSQL's estimate and the
     response says `totalIsEstimate: true`.
@@ -251,9 +251,8 @@ class PageLimitPagination(BasePagination):
             self.total, self.total_is_estimate = count_rows(queryset, self.exact_count_up_to)
             offset = (self.page - 1) * self.limit
             if offset >= self.total and not self.total_is_estimate:
-                rows = []
-            else:
-                rows = list(queryset[offset : offset + self.limit + 1])
+                return []
+            return list(queryset[offset : offset + self.limit])
         self.has_next = len(rows) > self.limit
         self.rows = rows[: self.limit]
         return self.rows
@@ -270,8 +269,6 @@ class PageLimitPagination(BasePagination):
         }
         if self.total_is_estimate:
             body["totalIsEstimate"] = True
-        if self.keyset is not None:
-            body["nextCursor"] = self.next_cursor()
         return Response(body)
 
     def next_cursor(self):
@@ -292,7 +289,7 @@ class PageLimitPagination(BasePagination):
                 "nextCursor": {
                     "type": "string",
                     "nullable": True,
-                    "description": "Where the next page starts (?cursor=); null on the last page.",
+                    "description": "In answers to ?cursor= only: where the next page starts; null on the last page.",
                 },
             },
         }
