@@ -9,13 +9,15 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from leads.models import LeadHistory
+from leads.models import Lead, LeadHistory
 
 Action = LeadHistory.Action
 
 
 def json_ready(value):
     """Turn a model value (UUID, datetime, model instance) into what JSON stores."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
     if hasattr(value, "pk"):
         value = value.pk
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
@@ -62,3 +64,34 @@ def field_changes(lead, data: dict) -> dict:
         if old != new_value:
             changes[api_name(field)] = {"old": json_ready(old), "new": json_ready(new_value)}
     return changes
+
+
+# What the history of a created or deleted lead shows of it.
+SNAPSHOT_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "status",
+    "score",
+    "assigned_to",
+    "last_contacted_at",
+    "notes",
+    "custom_fields",
+    "is_active",
+    "converted_at",
+    "converted_customer",
+)
+_SNAPSHOT_COLUMNS = [(Lead._meta.get_field(field).attname, api_name(field)) for field in SNAPSHOT_FIELDS]
+
+
+def lead_snapshot(lead) -> dict:
+    """{apiName: value} of the lead's non-empty fields, JSON-ready; reads foreign keys by their id."""
+    values = ((name, getattr(lead, attname)) for attname, name in _SNAPSHOT_COLUMNS)
+    return {name: json_ready(value) for name, value in values if value not in (None, "", {})}
+
+
+def created_changes(lead) -> dict:
+    """The changes of a "created" entry: every non-empty field, from nothing to its value."""
+    return {name: {"old": None, "new": value} for name, value in lead_snapshot(lead).items()}

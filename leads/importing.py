@@ -27,7 +27,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from leads.history import Action, api_name, field_changes, history_entry, json_ready, record_history
+from leads.history import Action, created_changes, field_changes, history_entry, record_history
 from leads.models import Lead, LeadHistory
 from leads.serializers import LeadSerializer, OrganizationUserField
 from organizations.models import Organization
@@ -495,25 +495,6 @@ def _email_key(data: dict):
     return email.strip().lower() if isinstance(email, str) and email.strip() else None
 
 
-def _json_value(value):
-    if value is None or isinstance(value, str | int | float | bool | dict):
-        return value
-    return json_ready(value)
-
-
-def _created_changes(lead: Lead, fields) -> dict:
-    """What a "created" history entry shows: the lead's non-empty fields, from nothing to their value.
-
-    `fields` is [(attname, API name)] of the fields an import can set.
-    """
-    changes = {}
-    for attname, name in fields:
-        value = getattr(lead, attname)
-        if value is not None and value != "" and value != {}:
-            changes[name] = {"old": None, "new": _json_value(value)}
-    return changes
-
-
 # Importing ------------------------------------------------------------------------------------
 
 
@@ -576,9 +557,7 @@ class Importer:
         self.update_validator = ImportLeadSerializer(instance=Lead(), partial=True, context=self.context)
         self.seen = {}  # dry run only: email -> line of the lead it would have created
         self.columns = None
-        # The model fields the file can set, for the "created" history entries.
         writable = {name: f.source for name, f in self.create_validator.fields.items() if not f.read_only}
-        self.created_fields = [(Lead._meta.get_field(name).attname, api_name(name)) for name in writable.values()]
         self.model_field_of = writable  # API name -> model field
 
     def run(self, source: InputFile) -> ImportResult:
@@ -727,8 +706,7 @@ class Importer:
             Lead.objects.bulk_update([lead for lead, _ in updates], [*changed_fields, "updated_at"], batch_size=1000)
         created = Action.CREATED
         entries = [
-            history_entry(lead=lead, action=created, via="import", changes=_created_changes(lead, self.created_fields))
-            for lead in creates
+            history_entry(lead=lead, action=created, via="import", changes=created_changes(lead)) for lead in creates
         ]
         entries += [
             history_entry(lead=lead, action=Action.UPDATED, via="import", changes=changes) for lead, changes in updates

@@ -11,38 +11,13 @@ from rest_framework.exceptions import NotFound, ValidationError
 from customers.models import Customer
 from customers.services import customer_attach_contact, customer_create
 from leads import selectors
-from leads.history import Action, api_name, field_changes, history_entry, json_ready, record_history
+from leads.history import Action, created_changes, field_changes, history_entry, lead_snapshot, record_history
 from leads.models import Lead, LeadHistory, LeadStatus
 from leadsite.errors import Conflict
 from organizations.models import User
 
-# What the history of a created or deleted lead shows of it.
-SNAPSHOT_FIELDS = (
-    "name",
-    "email",
-    "phone",
-    "company",
-    "source",
-    "status",
-    "score",
-    "assigned_to",
-    "last_contacted_at",
-    "notes",
-    "custom_fields",
-    "is_active",
-    "converted_at",
-    "converted_customer",
-)
 # Fields a merge fills from the duplicates when the surviving lead has no value.
 MERGE_FILL_FIELDS = ("email", "phone", "company", "source", "assigned_to")
-
-
-def _snapshot(lead: Lead) -> dict:
-    """{apiName: value} of the lead's non-empty fields."""
-    values = {
-        api_name(field): json_ready(getattr(lead, Lead._meta.get_field(field).attname)) for field in SNAPSHOT_FIELDS
-    }
-    return {name: value for name, value in values.items() if value not in (None, "", {})}
 
 
 def _lock_email(organization_id, email: str) -> None:
@@ -70,8 +45,9 @@ def lead_create(*, organization, user, data: dict, allow_duplicate: bool = False
                 extra={"existingLeadId": str(existing.pk)},
             )
     lead = Lead.objects.create(organization=organization, **data)
-    changes = {name: {"old": None, "new": value} for name, value in _snapshot(lead).items()}
-    record_history([history_entry(lead=lead, action=Action.CREATED, actor=user, via=via, changes=changes)])
+    record_history(
+        [history_entry(lead=lead, action=Action.CREATED, actor=user, via=via, changes=created_changes(lead))]
+    )
     return lead
 
 
@@ -96,7 +72,7 @@ def lead_delete(*, lead: Lead, user, force: bool = False, via: str = "api") -> N
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status == LeadStatus.CONVERTED and not force:
         raise Conflict("Lead has been converted to a customer; delete it with force=true if you are sure.")
-    changes = {name: {"old": value, "new": None} for name, value in _snapshot(lead).items()}
+    changes = {name: {"old": value, "new": None} for name, value in lead_snapshot(lead).items()}
     record_history([history_entry(lead=lead, action=Action.DELETED, actor=user, via=via, changes=changes)])
     lead.delete()
 
