@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from leads import selectors, services
-from leads.exporting import ExportLeadSerializer, _csv_cell
+from leads.exporting import csv_rows
 from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus
 from leadsite.api import TimestampField
 from leadsite.errors import Conflict, flatten_errors
@@ -411,10 +411,6 @@ class _Echo:
 
 
 def _csv_lines(queryset):
-    serializer = ExportLeadSerializer(context={"organization": None})
-    fields = list(serializer.fields)
     writer = csv.writer(_Echo())
-    yield writer.writerow(fields)
-    for lead in queryset.order_by("created_at", "id").iterator(chunk_size=2000):
-        data = serializer.to_representation(lead)
-        yield writer.writerow([_csv_cell(data[name]) for name in fields])
+    for row in csv_rows(queryset.order_by("created_at", "id")):
+        yield writer.writerow(row)

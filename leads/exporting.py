@@ -65,22 +65,31 @@ def filtered_leads(*, organization, filters: dict):
 
 def write_leads(queryset, stream, *, format: str, chunk_size: int = 2000) -> int:
     """Write the leads to the text stream one at a time; returns how many."""
-    serializer = ExportLeadSerializer(context={"organization": None})
-    fields = list(serializer.fields)
     count = 0
     if format == "csv":
+        rows = csv_rows(queryset, chunk_size=chunk_size)
         writer = csv.writer(stream)
-        writer.writerow(fields)
-        for lead in queryset.iterator(chunk_size=chunk_size):
-            data = serializer.to_representation(lead)
-            writer.writerow([_csv_cell(data[name]) for name in fields])
+        writer.writerow(next(rows))
+        for row in rows:
+            writer.writerow(row)
             count += 1
-    else:
-        for lead in queryset.iterator(chunk_size=chunk_size):
-            stream.write(json.dumps(serializer.to_representation(lead), cls=DjangoJSONEncoder, ensure_ascii=False))
-            stream.write("\n")
-            count += 1
+        return count
+    serializer = ExportLeadSerializer(context={"organization": None})
+    for lead in queryset.iterator(chunk_size=chunk_size):
+        stream.write(json.dumps(serializer.to_representation(lead), cls=DjangoJSONEncoder, ensure_ascii=False))
+        stream.write("\n")
+        count += 1
     return count
+
+
+def csv_rows(queryset, *, chunk_size: int = 2000):
+    """The header, then one row a lead: the API's field names and values, as import_leads reads them."""
+    serializer = ExportLeadSerializer(context={"organization": None})
+    fields = list(serializer.fields)
+    yield fields
+    for lead in queryset.iterator(chunk_size=chunk_size):
+        data = serializer.to_representation(lead)
+        yield [_csv_cell(data[name]) for name in fields]
 
 
 def _csv_cell(value):
