@@ -8,7 +8,7 @@ from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.serializers import CustomerWithLeadsSerializer
 from leads.models import Lead
-from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend
+from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin, SortBackend
 from organizations.scoping import OrganizationScopedViewSetMixin
 
 ERRORS = {
@@ -42,6 +42,7 @@ SORTABLE_FIELDS = {
 )
 class CustomerViewSet(
     OrganizationScopedViewSetMixin,
+    PartialPutMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -63,11 +64,6 @@ class CustomerViewSet(
         # leadIds: one query per page for all the customers' leads, not one per customer.
         leads = Lead.objects.only("id", "converted_customer_id").order_by("converted_at", "id")
         return self.queryset.prefetch_related(Prefetch("leads", queryset=leads))
-
-    def update(self, request, *args, **kwargs):
-        # PUT is a partial update, as for leads.
-        kwargs["partial"] = True
-        return super().update(request, *args, **kwargs)
 
     def perform_update(self, serializer):
         serializer.instance = services.customer_update(

@@ -29,7 +29,7 @@ from leads.serializers import (
     ReassignSerializer,
     ScoringStatsSerializer,
 )
-from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend, parse_positive_int
+from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin, SortBackend, parse_positive_int
 from organizations.models import User
 from organizations.permissions import role_allows
 from organizations.scoping import OrganizationScopedViewSetMixin
@@ -76,7 +76,7 @@ def query_flag(request, name) -> bool:
     partial_update=extend_schema(responses={200: LeadSerializer, **ERRORS}),
     destroy=extend_schema(parameters=[FORCE], responses={204: None, **DELETE_ERRORS}),
 )
-class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
+class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.ModelViewSet):
     queryset = Lead.objects.all()
     serializer_class = LeadSerializer
     pagination_class = PageLimitPagination
@@ -106,11 +106,6 @@ class LeadViewSet(OrganizationScopedViewSetMixin, viewsets.ModelViewSet):
             data=serializer.validated_data,
             allow_duplicate=query_flag(self.request, "allowDuplicate"),
         )
-
-    def update(self, request, *args, **kwargs):
-        # The spec's PUT example sends only the fields it changes: PUT is a partial update.
-        kwargs["partial"] = True
-        return super().update(request, *args, **kwargs)
 
     def perform_update(self, serializer):
         serializer.instance = services.lead_update(

@@ -80,6 +80,14 @@ class FastRepresentationMixin:
         return field.field_name, read, field.to_representation
 
 
+class PartialPutMixin:
+    """PUT updates only the fields sent, as PATCH does: the spec's own PUT example sends five fields."""
+
+    def update(self, request, *args, **kwargs):
+        kwargs["partial"] = True
+        return super().update(request, *args, **kwargs)
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     message = serializers.CharField()
     field = serializers.CharField(required=False)
