@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format migrate demo serve bench clean
+.PHONY: install run test lint format migrate demo serve worker bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,15 @@ migrate: install
 demo: migrate
 	$(PY) manage.py seed_demo
 
+# The task worker runs beside the development server and stops with it.
 run: demo
-	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs/)"
+	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs/), task worker beside it"
+	$(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The background task worker alone (webhook deliveries, large imports); in production run it beside `make serve`.
+worker: migrate
+	$(PY) manage.py db_worker
 
 test: install
 	$(PY) -m ruff check .

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "organizations",
     "leads",
     "customers",
@@ -151,6 +153,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Background work (webhook deliveries, large imports) goes through Django's task framework: the
+# `django-tasks` backport with the database backend, run by `manage.py db_worker` (`make worker`).
+# On Django 6 this becomes `django.tasks` with the same backend; the code changes only an import.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("ACCESS_TOKEN_MINUTES", "15"))),

@@ -15,6 +15,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import URLResolver, get_resolver
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -313,7 +315,7 @@ ADMIN_ROUTES = admin_routes()
 
 
 # Platform tables with no organization: organization staff may not reach them at all.
-PLATFORM_MODELS = {Group, OutstandingToken, BlacklistedToken}
+PLATFORM_MODELS = {Group, OutstandingToken, BlacklistedToken, DBTaskResult}
 
 
 def a_object_of(model, world):
@@ -326,6 +328,12 @@ def a_object_of(model, world):
         OutstandingToken: a_token,
         BlacklistedToken: BlacklistedToken.objects.get_or_create(token=a_token)[0],
         Group: Group.objects.get_or_create(name="Alpha Secret Group")[0],
+        DBTaskResult: DBTaskResult.objects.create(
+            args_kwargs={"args": [str(world["a_lead"].pk)], "kwargs": {}},
+            task_path="leads.tasks.alpha_secret_task",
+            backend_name="default",
+            run_after=timezone.now(),
+        ),
     }
     if model not in objects:
         pytest.fail(f"Admin for {model.__name__}: teach test_tenant_isolation which of A's objects to use")
