@@ -42,6 +42,7 @@ def lead_create(*, organization, user, data: dict, allow_duplicate: bool = False
         if existing is not None:
             raise Conflict(
                 {"email": [f"A lead with the email '{email}' already exists."]},
+                code="duplicate_email",
                 extra={"existingLeadId": str(existing.pk)},
             )
     lead = Lead.objects.create(organization=organization, **data)
@@ -71,7 +72,9 @@ def lead_delete(*, lead: Lead, user, force: bool = False, via: str = "api") -> N
     """Delete a lead; a converted lead only with `force`. Its history stays."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status == LeadStatus.CONVERTED and not force:
-        raise Conflict("Lead has been converted to a customer; delete it with force=true if you are sure.")
+        raise Conflict(
+            "Lead has been converted to a customer; delete it with force=true if you are sure.", code="lead_converted"
+        )
     changes = {name: {"old": value, "new": None} for name, value in lead_snapshot(lead).items()}
     record_history([history_entry(lead=lead, action=Action.DELETED, actor=user, via=via, changes=changes)])
     lead.delete()
@@ -79,7 +82,7 @@ def lead_delete(*, lead: Lead, user, force: bool = False, via: str = "api") -> N
 
 def _refuse_conversion(lead: Lead):
     if lead.status == LeadStatus.CONVERTED:
-        raise Conflict("Lead has already been converted.")
+        raise Conflict("Lead has already been converted.", code="lead_converted")
     if lead.status == LeadStatus.UNQUALIFIED:
         raise Conflict("Lead is unqualified; qualify it before converting it.")
     if not lead.is_active:
@@ -146,7 +149,8 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api") -> Le
     converted = [str(duplicate.pk) for duplicate in duplicates if duplicate.status == LeadStatus.CONVERTED]
     if converted:
         raise Conflict(
-            f"Lead {', '.join(converted)} has been converted to a customer; merge the others into it instead."
+            f"Lead {', '.join(converted)} has been converted to a customer; merge the others into it instead.",
+            code="lead_converted",
         )
 
     everyone = [lead, *duplicates]

@@ -24,8 +24,12 @@ def validate_custom_fields(value):
     if not isinstance(value, dict):
         raise serializers.ValidationError("Must be a JSON object.")
     if json_depth(value) > CUSTOM_FIELDS_MAX_DEPTH:
-        raise serializers.ValidationError(f"Must not nest objects or arrays more than {CUSTOM_FIELDS_MAX_DEPTH} deep.")
+        raise serializers.ValidationError(
+            f"Must not nest objects or arrays more than {CUSTOM_FIELDS_MAX_DEPTH} deep.", code="too_deep"
+        )
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     if size > CUSTOM_FIELDS_MAX_BYTES:
-        raise serializers.ValidationError(f"Must be at most {CUSTOM_FIELDS_MAX_BYTES} bytes as JSON ({size} given).")
+        raise serializers.ValidationError(
+            f"Must be at most {CUSTOM_FIELDS_MAX_BYTES} bytes as JSON ({size} given).", code="too_long"
+        )
     return value

@@ -21,6 +21,8 @@ from rest_framework.fields import SkipField
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from leadsite.errors import ERROR_CODE_CHOICES
+
 
 @extend_schema_field(OpenApiTypes.DATETIME)
 class TimestampField(serializers.DateTimeField):
@@ -91,6 +93,7 @@ class PartialPutMixin:
 class ErrorDetailSerializer(serializers.Serializer):
     message = serializers.CharField()
     field = serializers.CharField(required=False)
+    code = serializers.ChoiceField(choices=ERROR_CODE_CHOICES, help_text="A stable machine-readable name.")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -145,9 +148,9 @@ def parse_positive_int(params, name, default, maximum=None):
     except (TypeError, ValueError):
         raise ValidationError({name: [f"'{raw}' is not a whole number."]}) from None
     if value < 1:
-        raise ValidationError({name: ["Must be 1 or more."]})
+        raise ValidationError({name: ["Must be 1 or more."]}, code="out_of_range")
     if maximum is not None and value > maximum:
-        raise ValidationError({name: [f"Must be {maximum} or less."]})
+        raise ValidationError({name: [f"Must be {maximum} or less."]}, code="out_of_range")
     return value
 
 
@@ -346,9 +349,11 @@ class SortBackend:
         sort_order = (request.query_params.get("sortOrder") or view.default_sort_order).lower()
         if sort_field not in fields:
             allowed = ", ".join(fields)
-            raise ValidationError({"sortField": [f"Unknown sort field '{sort_field}'. Use one of: {allowed}."]})
+            raise ValidationError(
+                {"sortField": [f"Unknown sort field '{sort_field}'. Use one of: {allowed}."]}, code="invalid_choice"
+            )
         if sort_order not in ("asc", "desc"):
-            raise ValidationError({"sortOrder": ["Must be 'asc' or 'desc'."]})
+            raise ValidationError({"sortOrder": ["Must be 'asc' or 'desc'."]}, code="invalid_choice")
         return fields[sort_field], sort_order
 
     def filter_queryset(self, request, queryset, view):

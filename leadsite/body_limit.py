@@ -1,9 +1,8 @@
 """Refuse request bodies over settings.MAX_REQUEST_BODY_BYTES with a 413 in the error format."""
 
 from django.conf import settings
-from django.http import JsonResponse
 
-from leadsite.errors import error_body
+from leadsite.errors import error_response
 
 
 class RequestBodyLimitMiddleware:
@@ -20,5 +19,5 @@ class RequestBodyLimitMiddleware:
             length = 0
         if length > limit:
             message = f"The request body is {length} bytes; the limit is {limit} bytes."
-            return JsonResponse(error_body(413, [{"message": message}]), status=413)
+            return error_response(413, message, "too_large")
         return self.get_response(request)

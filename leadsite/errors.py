@@ -1,4 +1,9 @@
-"""One error format for every response: {"error": ..., "details": [{"message": ..., "field": ...}]}."""
+"""One error format for every response: {"error": ..., "details": [{"message": ..., "field": ..., "code": ...}]}.
+
+`code` is a stable machine-readable name from ERROR_CODES: DRF's ErrorDetail.code, with DRF's and
+Django's own names mapped to ours by CODE_ALIASES. Whoever raises an error passes its code
+(`ValidationError({...}, code="...")`, `Conflict("...", code="lead_converted")`).
+"""
 
 import logging
 import math
@@ -6,7 +11,7 @@ import sys
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -15,6 +20,97 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 logger = logging.getLogger("leadsite.errors")
+
+# Every code an error detail can carry (the OpenAPI schema lists them as an enum, the README as a table).
+ERROR_CODES = {
+    "required": "A required field is missing.",
+    "null": "The field may not be null.",
+    "blank": "The field may not be blank.",
+    "invalid": "The value is malformed or of the wrong type.",
+    "invalid_choice": "The value is not one of the allowed choices (the message lists them).",
+    "too_long": "The text or list is longer than allowed.",
+    "too_short": "The text or list is shorter than allowed.",
+    "out_of_range": "The number or date is outside the allowed range.",
+    "unstorable_text": "The text holds NUL or an unpaired surrogate, which cannot be stored.",
+    "too_deep": "The JSON nests deeper than allowed.",
+    "invalid_json": "The body is not valid JSON.",
+    "unknown_parameter": "A query parameter or body field this endpoint does not know.",
+    "duplicate_email": "The email is already used.",
+    "lead_converted": "The lead has already been converted to a customer.",
+    "conflict": "The request conflicts with the current state of the resource.",
+    "precondition_failed": "The resource changed since the version the request names.",
+    "idempotency_key_reused": "The Idempotency-Key was used with a different request.",
+    "invalid_credentials": "Wrong email or password.",
+    "not_authenticated": "No token was sent.",
+    "authentication_failed": "The credentials were refused.",
+    "token_invalid": "The token is malformed, forged, revoked or not for this purpose.",
+    "token_expired": "The token has expired.",
+    "user_inactive": "The token's user is deactivated.",
+    "organization_inactive": "The token's organization is deactivated.",
+    "permission_denied": "Your role does not allow this action.",
+    "not_found": "No such resource in your organization (or no such path).",
+    "method_not_allowed": "The path does not accept this HTTP method.",
+    "not_acceptable": "No response in the media type the Accept header asks for.",
+    "unsupported_media_type": "The body's Content-Type is not JSON.",
+    "too_large": "The request body is larger than allowed.",
+    "throttled": "Too many requests; retry after the Retry-After header's seconds.",
+    "invalid_host": "The Host header names a host this server does not serve.",
+    "bad_request": "The request is malformed.",
+    "server_error": "An unexpected error; nothing was changed.",
+    "service_unavailable": "The database is unreachable; retry shortly.",
+}
+ERROR_CODE_CHOICES = list(ERROR_CODES.items())
+
+# DRF's, Django's and simplejwt's own codes, and the one we answer with.
+CODE_ALIASES = {
+    "max_length": "too_long",
+    "min_length": "too_short",
+    "max_value": "out_of_range",
+    "min_value": "out_of_range",
+    "max_digits": "out_of_range",
+    "max_decimal_places": "out_of_range",
+    "max_whole_digits": "out_of_range",
+    "max_string_length": "out_of_range",
+    "overflow": "out_of_range",
+    "incorrect_type": "invalid",
+    "not_a_list": "invalid",
+    "not_a_dict": "invalid",
+    "date": "invalid",
+    "datetime": "invalid",
+    "make_aware": "invalid",
+    "invalid_pk_value": "invalid",
+    "empty": "blank",
+    "does_not_exist": "not_found",
+    "parse_error": "invalid_json",
+    "no_active_account": "invalid_credentials",
+    "token_not_valid": "token_invalid",
+    "user_not_found": "token_invalid",
+    "error": "server_error",
+}
+
+# A detail whose code is missing or unknown takes the code of its response's status.
+STATUS_CODES = {
+    400: "invalid",
+    401: "authentication_failed",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "throttled",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def error_code(code, status_code=400):
+    """The stable name for a raised error's code (None or unknown: the status's own)."""
+    code = CODE_ALIASES.get(code, code)
+    return code if code in ERROR_CODES else STATUS_CODES.get(status_code, "invalid")
 
 
 class Conflict(exceptions.APIException):
@@ -42,33 +138,34 @@ def error_body(status_code, details):
     return {"error": HTTPStatus(status_code).phrase, "details": details}
 
 
-def flatten_errors(detail, field=None):
-    """Turn DRF's nested error detail into a flat list of {"message", "field"}."""
+def flatten_errors(detail, field=None, status_code=400):
+    """Turn DRF's nested error detail into a flat list of {"message", "field", "code"}."""
     if isinstance(detail, dict):
         # simplejwt's InvalidToken carries {"detail", "code", "messages"}.
         if "detail" in detail and "code" in detail:
-            return [_item(detail["detail"], field)]
+            return [error_item(detail["detail"], field, str(detail["code"]), status_code)]
         items = []
         for key, value in detail.items():
             if key in ("non_field_errors", "detail"):
-                items += flatten_errors(value, field)
+                items += flatten_errors(value, field, status_code)
             else:
-                items += flatten_errors(value, f"{field}.{key}" if field else str(key))
+                items += flatten_errors(value, f"{field}.{key}" if field else str(key), status_code)
         return items
     if isinstance(detail, list):
         items = []
         for index, value in enumerate(detail):
             # A list of dicts is a list of nested objects: name the index.
             nested_field = f"{field}[{index}]" if isinstance(value, dict) and field else field
-            items += flatten_errors(value, nested_field)
+            items += flatten_errors(value, nested_field, status_code)
         return items
-    return [_item(detail, field)]
+    return [error_item(detail, field, getattr(detail, "code", None), status_code)]
 
 
-def _item(message, field):
+def error_item(message, field=None, code=None, status_code=400):
     item = {"message": str(message)}
     if field:
         item["field"] = field
+    item["code"] = error_code(code, status_code)
     return item
 
 
@@ -87,7 +184,7 @@ def api_exception_handler(exc, context):
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
         set_rollback()
         return Response(
-            error_body(500, [{"message": "An unexpected error occurred."}]),
+            error_body(500, [error_item("An unexpected error occurred.", code="server_error")]),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
@@ -97,20 +194,31 @@ def api_exception_handler(exc, context):
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(math.ceil(exc.wait))
 
-    details = flatten_errors(exc.detail)
+    details = flatten_errors(exc.detail, status_code=exc.status_code)
     for item in details:
         item.update(getattr(exc, "extra", {}))
     set_rollback()
     return Response(error_body(exc.status_code, details), status=exc.status_code, headers=headers)
 
 
+def error_response(status_code, message, code):
+    return JsonResponse(error_body(status_code, [error_item(message, code=code)]), status=status_code)
+
+
 @csrf_exempt  # The catch-all route answers every method: a PATCH to an unknown path is a 404, not a CSRF 403.
 def not_found_view(request, exception=None, *args, **kwargs):
-    return JsonResponse(error_body(404, [{"message": "The requested resource was not found."}]), status=404)
+    return error_response(404, "The requested resource was not found.", "not_found")
+
+
+def bad_request_view(request, exception=None, *args, **kwargs):
+    """Django's 400 for a SuspiciousOperation met before any view, e.g. a Host outside ALLOWED_HOSTS."""
+    if isinstance(exception, DisallowedHost):
+        return error_response(400, "This server does not serve the host the request names.", "invalid_host")
+    return error_response(400, "The request is malformed.", "bad_request")
 
 
 def server_error_view(request, *args, **kwargs):
     # Django calls this while it handles the exception, so a lost database can be told from a bug.
     if isinstance(sys.exception(), DATABASE_UNAVAILABLE):
-        return JsonResponse(error_body(503, [{"message": ServiceUnavailable.default_detail}]), status=503)
-    return JsonResponse(error_body(500, [{"message": "An unexpected error occurred."}]), status=500)
+        return error_response(503, ServiceUnavailable.default_detail, "service_unavailable")
+    return error_response(500, "An unexpected error occurred.", "server_error")

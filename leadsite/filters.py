@@ -44,7 +44,7 @@ class UTCDateTimeField(IsoDateTimeField):
         try:
             return value.astimezone(UTC)
         except OverflowError:
-            raise forms.ValidationError("Date-time out of range.") from None
+            raise forms.ValidationError("Date-time out of range.", code="out_of_range") from None
 
 
 class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -64,7 +64,8 @@ class ChoiceListField(forms.CharField):
         unknown = [item for item in chosen if item not in self.valid]
         if unknown:
             raise forms.ValidationError(
-                f"Unknown {self.noun} {', '.join(repr(item) for item in unknown)}. Use: {', '.join(self.valid)}."
+                f"Unknown {self.noun} {', '.join(repr(item) for item in unknown)}. Use: {', '.join(self.valid)}.",
+                code="invalid_choice",
             )
         return chosen
 

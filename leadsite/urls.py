@@ -39,5 +39,6 @@ urlpatterns = [
     re_path(r"^", not_found_view),
 ]
 
+handler400 = "leadsite.errors.bad_request_view"
 handler404 = "leadsite.errors.not_found_view"
 handler500 = "leadsite.errors.server_error_view"

@@ -34,7 +34,7 @@ class UserCreateSerializer(UserSerializer):
     def validate_email(self, value):
         # Unique across every organization, whatever the case (the database enforces it too).
         if User.objects.filter(email__iexact=value).exists():
-            raise serializers.ValidationError("A user with this email already exists.")
+            raise serializers.ValidationError("A user with this email already exists.", code="duplicate_email")
         return value
 
     def validate(self, attrs):

@@ -32,7 +32,7 @@ def user_create(
                 email=email, password=password, name=name, role=role, organization=organization
             )
     except IntegrityError:  # Another request took the email since the serializer checked it.
-        raise ValidationError({"email": ["A user with this email already exists."]}) from None
+        raise ValidationError({"email": ["A user with this email already exists."]}, code="duplicate_email") from None
 
 
 @transaction.atomic

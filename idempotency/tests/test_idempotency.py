@@ -37,7 +37,12 @@ def test_the_same_key_with_another_body_is_422(api):
     assert response.status_code == 422
     assert response.json() == {
         "error": "Unprocessable Entity",
-        "details": [{"message": "This Idempotency-Key was already used with a different request."}],
+        "details": [
+            {
+                "message": "This Idempotency-Key was already used with a different request.",
+                "code": "idempotency_key_reused",
+            }
+        ],
     }
     assert Lead.objects.count() == 1
 
@@ -76,7 +81,9 @@ def test_a_failed_request_records_nothing_so_its_retry_runs(api):
 def test_a_malformed_key_is_400(api, key):
     response = create_lead(api, key)
     assert response.status_code == 400
-    assert response.json()["details"] == [{"message": "Must be 1 to 255 characters.", "field": "Idempotency-Key"}]
+    assert response.json()["details"] == [
+        {"message": "Must be 1 to 255 characters.", "field": "Idempotency-Key", "code": "invalid"}
+    ]
     assert not Lead.objects.exists()
 
 

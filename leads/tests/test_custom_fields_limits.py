@@ -28,7 +28,7 @@ def test_custom_fields_nested_deeper_are_refused(api, value):
     response = post(api, value)
     assert response.status_code == 400
     assert response.json()["details"] == [
-        {"message": "Must not nest objects or arrays more than 5 deep.", "field": "customFields"}
+        {"message": "Must not nest objects or arrays more than 5 deep.", "field": "customFields", "code": "too_deep"}
     ]
     assert not Lead.objects.exists()
 

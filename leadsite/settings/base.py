@@ -185,6 +185,7 @@ SPECTACULAR_SETTINGS = {
         "LeadStatusEnum": "leads.models.LeadStatus",
         "CustomerStatusEnum": "customers.models.Customer.Status",
         "UserRoleEnum": "organizations.models.User.Role",
+        "ErrorCodeEnum": "leadsite.errors.ERROR_CODE_CHOICES",
     },
 }
 

@@ -17,7 +17,9 @@ def test_body_over_the_limit_is_413_in_the_error_format(api, settings):
     assert response.status_code == 413
     assert response.json() == {
         "error": HTTPStatus(413).phrase,  # "Request Entity Too Large" before Python 3.13
-        "details": [{"message": f"The request body is {len(body)} bytes; the limit is 1000 bytes."}],
+        "details": [
+            {"message": f"The request body is {len(body)} bytes; the limit is 1000 bytes.", "code": "too_large"}
+        ],
     }
     assert not Lead.objects.exists()
 

@@ -11,7 +11,9 @@ from leads.tests.factories import LeadFactory
 
 UNAVAILABLE = {
     "error": "Service Unavailable",
-    "details": [{"message": "The service is temporarily unavailable; try again shortly."}],
+    "details": [
+        {"message": "The service is temporarily unavailable; try again shortly.", "code": "service_unavailable"}
+    ],
 }
 
 

@@ -21,7 +21,7 @@ def test_an_unexpected_error_is_a_500_in_the_error_format_without_a_traceback(us
     assert response.status_code == 500
     assert response.json() == {
         "error": "Internal Server Error",
-        "details": [{"message": "An unexpected error occurred."}],
+        "details": [{"message": "An unexpected error occurred.", "code": "server_error"}],
     }
     assert b"secret internals" not in response.content and b"Traceback" not in response.content
 

@@ -21,7 +21,7 @@ def test_an_empty_assignee_is_an_error_not_null(api):
     response = api.post("/leads", {"name": "Acme", "assignedTo": ""}, format="json")
     assert response.status_code == 400
     assert response.json()["details"] == [
-        {"message": "Must be a user id (UUID), not an empty string.", "field": "assignedTo"}
+        {"message": "Must be a user id (UUID), not an empty string.", "field": "assignedTo", "code": "invalid"}
     ]
     assert not Lead.objects.exists()
 
@@ -65,7 +65,7 @@ def test_empty_optional_query_parameters_count_as_absent(api, organization):
 def test_api_input_has_the_documented_json_types(api, field, value, message):
     response = api.post("/leads", {"name": "Acme", field: value}, format="json")
     assert response.status_code == 400
-    assert response.json()["details"] == [{"message": message, "field": field}]
+    assert response.json()["details"] == [{"message": message, "field": field, "code": "invalid"}]
 
 
 def test_json_types_are_checked_for_customers_and_users_too(api, organization, user):
@@ -96,7 +96,9 @@ def test_date_times_with_offsets_postgresql_refuses_are_read_in_utc(api, organiz
 def test_date_times_out_of_range_in_utc_are_400(api):
     response = api.get("/leads", {"createdAfter": "0001-01-01T00:00:00+14:00"})
     assert response.status_code == 400
-    assert response.json()["details"] == [{"message": "Date-time out of range.", "field": "createdAfter"}]
+    assert response.json()["details"] == [
+        {"message": "Date-time out of range.", "field": "createdAfter", "code": "out_of_range"}
+    ]
     response = api.post("/leads", {"name": "Acme", "lastContactedAt": "9999-12-31T23:00:00-05:00"}, format="json")
     assert response.status_code == 400
     assert response.json()["details"][0]["field"] == "lastContactedAt"

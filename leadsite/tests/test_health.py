@@ -43,7 +43,7 @@ def test_readyz_is_503_in_the_error_format_when_the_database_is_unreachable():
     assert response.status_code == 503
     assert response.json() == {
         "error": "Service Unavailable",
-        "details": [{"message": "The database is unreachable."}],
+        "details": [{"message": "The database is unreachable.", "code": "service_unavailable"}],
     }
 
 

@@ -8,7 +8,10 @@ from organizations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-FORBIDDEN = {"error": "Forbidden", "details": [{"message": "Your role does not allow this action."}]}
+FORBIDDEN = {
+    "error": "Forbidden",
+    "details": [{"message": "Your role does not allow this action.", "code": "permission_denied"}],
+}
 
 
 @pytest.fixture

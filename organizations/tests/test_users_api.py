@@ -9,8 +9,11 @@ from organizations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_ONLY = {"error": "Forbidden", "details": [{"message": "Only an organization admin may do this."}]}
-NOT_FOUND = {"error": "Not Found", "details": [{"message": "Not found."}]}
+ADMIN_ONLY = {
+    "error": "Forbidden",
+    "details": [{"message": "Only an organization admin may do this.", "code": "permission_denied"}],
+}
+NOT_FOUND = {"error": "Not Found", "details": [{"message": "Not found.", "code": "not_found"}]}
 NEW_USER = {"email": "New.Rep@Example.com", "name": "New Rep", "role": "sales_rep", "password": "a-long-Unusual-pass"}
 
 
