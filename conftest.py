@@ -1,4 +1,5 @@
 import threading
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -101,3 +102,58 @@ def other_api(other_user):
 @pytest.fixture
 def anonymous():
     return APIClient()
+
+
+# -- Headless Chromium for the browser tests ------------------------------------------------------
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1366,900",  # the narrowest laptop screen the admin must fit without sideways scrolling
+]
+# Screenshots of the browser tests go here (not committed).
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    reason="browser test: needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+)
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium through selenium; `browser.get_log("performance")` holds its network events."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def screenshot(browser, name):
+    """Save the whole page (as tall as its content, 1366 px wide) as artifacts/<name>.png; return the path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for _ in range(2):  # a new width can change the height
+        height = browser.execute_script(
+            "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight"
+        )
+        browser.set_window_size(1366, min(max(height, 900), 4000))
+    path = ARTIFACTS / f"{name}.png"
+    assert browser.save_screenshot(str(path))
+    return path
+
+
+def horizontal_overflow(browser):
+    """How many pixels the page is wider than the window (0: no sideways scrolling)."""
+    return browser.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")

@@ -5,10 +5,12 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -76,6 +78,29 @@ class SourceFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(source=self.value()) if self.value() else queryset
+
+
+class PipelineFilter(admin.SimpleListFilter):
+    """The dashboard's groups of leads (leads.selectors), so each of its figures links to its list."""
+
+    title = "follow-up"
+    parameter_name = "pipeline"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("open", "Open (active, not converted or unqualified)"),
+            ("recently_contacted", "Contacted in the last 30 days"),
+            ("stale", "Stale (open, not contacted for 30+ days)"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        conditions = {
+            "open": selectors.open_leads_q,
+            "recently_contacted": lambda: selectors.contacted_recently_q(now=now),
+            "stale": lambda: selectors.stale_leads_q(now=now),
+        }
+        return queryset.filter(conditions[self.value()]()) if self.value() in conditions else queryset
 
 
 class AssigneeFilter(admin.RelatedFieldListFilter):
@@ -151,6 +176,7 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
     list_select_related = ["assigned_to"]
     list_filter = [
         "status",
+        PipelineFilter,
         SourceFilter,
         ScoreBandFilter,
         ("assigned_to", AssigneeFilter),
@@ -285,14 +311,16 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
 
     @admin.action(description="Convert selected leads to customers", permissions=["change"])
     def convert_to_customers(self, request, queryset):
-        converted, skipped = 0, []
+        converted_leads, skipped = [], []
         for lead in queryset.iterator(chunk_size=1000):
             try:
                 services.lead_convert_to_customer(lead=lead, user=request.user, via=VIA)
             except Conflict as exc:
                 skipped.append(f"{lead}: {' '.join(item['message'] for item in flatten_errors(exc.detail))}")
             else:
-                converted += 1
+                converted_leads.append(lead)
+        self._log_bulk_change(request, converted_leads, "Converted to a customer (bulk action).")
+        converted = len(converted_leads)
         level = messages.SUCCESS if converted else messages.WARNING
         self.message_user(request, f"Converted {converted} lead{'s' if converted != 1 else ''} to customers.", level)
         if skipped:
@@ -310,13 +338,15 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         if not form.is_valid():
             return self._ask(request, queryset, form, "Assign leads")
         assignee = form.cleaned_data["assignee"]
-        changed, skipped = 0, []
+        changed_leads, skipped = [], []
         for lead in queryset.iterator(chunk_size=1000):
             if assignee is not None and assignee.organization_id != lead.organization_id:
                 skipped.append(f"{lead}: {assignee} is not a member of its organization")
             elif lead.assigned_to_id != getattr(assignee, "pk", None):
                 services.lead_update(lead=lead, user=request.user, data={"assigned_to": assignee}, via=VIA)
-                changed += 1
+                changed_leads.append(lead)
+        self._log_bulk_change(request, changed_leads, f"Assigned to {assignee or 'nobody'} (bulk action).")
+        changed = len(changed_leads)
         message = f"Assigned {changed} lead{'s' if changed != 1 else ''} to {assignee or 'nobody'}."
         self.message_user(request, message, messages.SUCCESS)
         if skipped:
@@ -329,14 +359,16 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         if not form.is_valid():
             return self._ask(request, queryset, form, "Set status")
         status = form.cleaned_data["status"]
-        changed, skipped = 0, []
+        changed_leads, skipped = [], []
         for lead in queryset.iterator(chunk_size=1000):
             if lead.status == LeadStatus.CONVERTED:
                 skipped.append(f"{lead}: already converted")
             elif lead.status != status:
                 services.lead_update(lead=lead, user=request.user, data={"status": status}, via=VIA)
-                changed += 1
+                changed_leads.append(lead)
         label = LeadStatus(status).label.lower()
+        self._log_bulk_change(request, changed_leads, f"Status set to {label} (bulk action).")
+        changed = len(changed_leads)
         self.message_user(request, f"Set {changed} lead{'s' if changed != 1 else ''} to {label}.", messages.SUCCESS)
         if skipped:
             self.message_user(request, _skipped_message(skipped), messages.WARNING)
@@ -350,11 +382,13 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         self._set_active(request, queryset, False)
 
     def _set_active(self, request, queryset, is_active):
-        changed = 0
+        changed_leads = []
         for lead in queryset.filter(~Q(is_active=is_active)).iterator(chunk_size=1000):
             services.lead_update(lead=lead, user=request.user, data={"is_active": is_active}, via=VIA)
-            changed += 1
+            changed_leads.append(lead)
         state = "active" if is_active else "inactive"
+        self._log_bulk_change(request, changed_leads, f"Marked {state} (bulk action).")
+        changed = len(changed_leads)
         self.message_user(request, f"Marked {changed} lead{'s' if changed != 1 else ''} {state}.", messages.SUCCESS)
 
     @admin.action(description="Export selected leads as CSV", permissions=["view"])
@@ -363,6 +397,13 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         response = StreamingHttpResponse(_csv_lines(queryset), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="leads.csv"'
         return response
+
+    def _log_bulk_change(self, request, leads, message):
+        """An action's changes show in Recent actions and each lead's admin history, as Django's delete action does."""
+        if leads:
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk, queryset=leads, action_flag=CHANGE, change_message=message
+            )
 
     def _ask(self, request, queryset, form, title):
         """The intermediate page of an action that needs a value; it posts back to the same action."""

@@ -1,9 +1,11 @@
 """Reads of leads that are more than a filtered list. Every one starts from for_organization."""
 
-from django.db.models import Avg, CharField, Count, F, Func, Q, Value
-from django.db.models.functions import Lower, Replace
+from datetime import timedelta
 
-from leads.models import SCORE_BANDS, Lead, LeadHistory
+from django.db.models import Avg, CharField, Count, F, Func, Q, Sum, Value
+from django.db.models.functions import Lower, Replace, TruncWeek
+
+from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus
 
 
 def lead_list(*, organization):
@@ -111,3 +113,62 @@ def lead_history(*, lead):
     """The lead's history entries, newest first."""
     entries = LeadHistory.objects.for_organization(lead.organization_id).filter(lead_id=lead.pk)
     return entries.order_by("-created_at", "-id")
+
+
+# -- The dashboard -------------------------------------------------------------------------------
+
+OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
+# A lead not contacted for this long (or, never contacted, created this long ago) is stale.
+STALE_AFTER = timedelta(days=30)
+RECENT_CONTACT = timedelta(days=30)
+
+
+def open_leads_q() -> Q:
+    """Leads somebody still works on: active and neither converted nor unqualified."""
+    return Q(is_active=True, status__in=OPEN_STATUSES)
+
+
+def stale_leads_q(*, now) -> Q:
+    """Open leads nobody contacted for 30+ days (a never-contacted lead counts from its creation)."""
+    cutoff = now - STALE_AFTER
+    never_contacted_and_old = Q(last_contacted_at__isnull=True, created_at__lt=cutoff)
+    return open_leads_q() & (Q(last_contacted_at__lt=cutoff) | never_contacted_and_old)
+
+
+def contacted_recently_q(*, now) -> Q:
+    return Q(last_contacted_at__gte=now - RECENT_CONTACT)
+
+
+def lead_dashboard_rows(*, organization, days: int, now) -> dict:
+    """The dashboard's figures for every source at once, in two aggregate queries.
+
+    `by_assignee_and_source`: one row per (assignee, source) with counts per status, score band,
+    open, contacted in the last 30 days and stale, and the score sum. `by_week_and_source`: leads
+    created in the last `days` days per (week, source), and how many of them are converted now.
+    Pipeline, score bands, the reps' table and stale leads are sums of the first; the source filter
+    picks rows in Python, so one cached result serves every source.
+    """
+    leads = Lead.objects.for_organization(organization).order_by()
+    status_counts = {f"status_{status}": Count("pk", filter=Q(status=status)) for status in LeadStatus.values}
+    band_counts = {
+        f"band_{band}": Count("pk", filter=Q(score__gte=low, score__lte=high))
+        for band, (low, high) in SCORE_BANDS.items()
+    }
+    by_assignee_and_source = leads.values("assigned_to", "source").annotate(
+        total=Count("pk"),
+        **status_counts,
+        **band_counts,
+        band_unscored=Count("pk", filter=Q(score__isnull=True)),
+        open=Count("pk", filter=open_leads_q()),
+        contacted_recently=Count("pk", filter=contacted_recently_q(now=now)),
+        stale=Count("pk", filter=stale_leads_q(now=now)),
+        score_sum=Sum("score"),
+        scored=Count("score"),
+    )
+    by_week_and_source = (
+        leads.filter(created_at__gte=now - timedelta(days=days))
+        .annotate(week=TruncWeek("created_at"))
+        .values("week", "source")
+        .annotate(created=Count("pk"), converted=Count("pk", filter=Q(status=LeadStatus.CONVERTED)))
+    )
+    return {"by_assignee_and_source": list(by_assignee_and_source), "by_week_and_source": list(by_week_and_source)}

@@ -13,6 +13,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
 from django.urls import reverse
 
+from conftest import needs_chromium, screenshot
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from leads.models import Lead, LeadHistory, LeadStatus
@@ -510,37 +511,8 @@ def test_admin_css_is_served_in_production_after_collectstatic(tmp_path):
 
 # -- The real admin in headless Chromium ---------------------------------------------------------
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1400,1000",
-]
 
-
-@pytest.fixture
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()
-
-
-@pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
-)
+@needs_chromium
 def test_staff_filters_leads_and_converts_them_in_a_real_browser(live_server, browser, organization, other_lead):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -577,6 +549,4 @@ def test_staff_filters_leads_and_converts_them_in_a_real_browser(live_server, br
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
     assert len(rows) == 5
     assert "Bravo Secret" not in browser.page_source
-    artifacts = BASE_DIR / "artifacts"
-    artifacts.mkdir(exist_ok=True)
-    assert browser.save_screenshot(str(artifacts / "admin-lead-list.png"))
+    screenshot(browser, "admin-lead-list")

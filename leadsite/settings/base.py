@@ -25,7 +25,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "leadsite.admin_site.LeadsAdminConfig",  # django.contrib.admin with the dashboard as its landing page
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

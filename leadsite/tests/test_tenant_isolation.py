@@ -12,6 +12,7 @@ import re
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import URLResolver, get_resolver
@@ -365,6 +366,47 @@ def test_admin_staff_of_another_organization_gets_404(world, route, model):
         assert response.status_code in expected, f"{method.upper()} {path} gave {response.status_code}"
         assert_reveals_nothing(response, markers, f"{method.upper()} {path}", sent=path)
     assert snapshot(world) == before
+
+
+def admin_site_pages():
+    """Admin pages of no model and without path parameters: the index, the dashboard, login, password change..."""
+    return [
+        route
+        for route, callback in walk(get_resolver().url_patterns)
+        if route.startswith("admin/") and getattr(callback, "model_admin", None) is None and not path_parameters(route)
+    ]
+
+
+ADMIN_SITE_PAGES = admin_site_pages()
+
+
+def test_admin_site_pages_are_found():
+    assert {"admin/", "admin/dashboard/"} <= set(ADMIN_SITE_PAGES)
+
+
+@pytest.mark.parametrize("route", ADMIN_SITE_PAGES)
+def test_admin_site_pages_show_nothing_of_another_organization(world, route):
+    """Even asked for A's organization and source, B's staff see only B (the dashboard, Recent actions)."""
+    LogEntry.objects.log_actions(
+        user_id=world["a_admin"].pk, queryset=[world["a_lead"]], action_flag=CHANGE, change_message="Alpha Secret"
+    )
+    staff = Client()
+    staff.force_login(world["b_admin"])
+    markers = a_markers(world)
+    before = snapshot(world)
+    path = fill(route, {})
+    response = staff.get(path, {"organization": str(world["a"].pk), "source": A_SOURCE, "period": 365})
+    assert response.status_code < 500, f"GET {path} gave {response.status_code}"
+    assert_reveals_nothing(response, markers, f"GET {path}", sent=A_SOURCE)
+    assert snapshot(world) == before
+
+
+def test_dashboard_shows_own_organization_only(world):
+    staff = Client()
+    staff.force_login(world["b_admin"])
+    response = staff.get("/admin/dashboard/", {"organization": str(world["a"].pk), "period": 365})
+    assert response.context["organization"] == world["b_lead"].organization
+    assert [item["count"] for item in response.context["pipeline"]] == [0, 0, 1, 0, 0]
 
 
 def test_admin_changelists_show_nothing_of_another_organization(world):

@@ -1,0 +1,212 @@
+"""The sales-ops dashboard in the admin: the organization's pipeline, weekly intake, scores and reps.
+
+The figures come from `selectors.lead_dashboard_rows` (two aggregate queries), cached for a minute
+per organization and period; the page says "as of" when they were computed. The source filter is
+applied to the cached rows, so switching sources costs no query.
+"""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from leads import selectors
+from leads.models import SCORE_BANDS, Lead, LeadStatus
+from organizations.models import Organization, User
+
+PERIODS = (30, 90, 365)
+CACHE_SECONDS = 60
+BANDS = [*SCORE_BANDS, "unscored"]
+BAND_LABELS = {band: f"{band.capitalize()} ({low}–{high})" for band, (low, high) in SCORE_BANDS.items()}
+BAND_LABELS["unscored"] = "Unscored"
+# The score-band filter of the lead list names "no score" differently.
+BAND_FILTER_VALUES = {**{band: band for band in SCORE_BANDS}, "unscored": "none"}
+
+
+def dashboard_view(request):
+    """GET /admin/dashboard/?organization=&period=&source= (the organization only for superusers)."""
+    if not admin.site.get_model_admin(Lead).has_view_permission(request):
+        raise PermissionDenied
+    organizations = Organization.objects.order_by("name") if request.user.is_superuser else None
+    organization = _chosen_organization(request, organizations)
+    period = _chosen_period(request)
+    source = request.GET.get("source", "")
+    context = {
+        **admin.site.each_context(request),
+        "title": "Dashboard",
+        "organizations": organizations,
+        "organization": organization,
+        "periods": PERIODS,
+        "period": period,
+        "source": source,
+    }
+    if organization is not None:
+        rows, as_of = _cached_rows(organization, period)
+        links = LeadListLinks(organization if request.user.is_superuser else None, source)
+        context.update(as_of=as_of, **dashboard_figures(rows, source=source, period=period, now=as_of, links=links))
+        context["reps"] = _reps(rows, source, organization, links)
+    return TemplateResponse(request, "admin/leads/dashboard.html", context)
+
+
+def _chosen_organization(request, organizations):
+    if organizations is None:
+        return request.user.organization
+    chosen = request.GET.get("organization")
+    if not chosen:
+        return organizations.first()
+    try:
+        return organizations.filter(pk=chosen).first()
+    except ValidationError:  # not a UUID: no such organization
+        return None
+
+
+def _chosen_period(request):
+    try:
+        period = int(request.GET.get("period", PERIODS[0]))
+    except ValueError:
+        return PERIODS[0]
+    return period if period in PERIODS else PERIODS[0]
+
+
+def _cached_rows(organization, period):
+    key = f"lead-dashboard:{organization.pk}:{period}"
+    cached = cache.get(key)
+    if cached is None:
+        now = timezone.now()
+        cached = (selectors.lead_dashboard_rows(organization=organization, days=period, now=now), now)
+        cache.set(key, cached, CACHE_SECONDS)
+    return cached
+
+
+class LeadListLinks:
+    """Links into the lead changelist, filtered as a dashboard figure counts."""
+
+    def __init__(self, organization, source):
+        self.base = {}
+        if organization is not None:  # a superuser's list spans organizations
+            self.base["organization__id__exact"] = organization.pk
+        if source:
+            self.base["source"] = source
+
+    def __call__(self, **filters):
+        return reverse("admin:leads_lead_changelist") + "?" + urlencode({**self.base, **filters})
+
+
+def dashboard_figures(rows, *, source, period, now, links) -> dict:
+    """Pipeline, weekly intake and conversion, score bands and stale leads for one source ("": all)."""
+    snapshot = [row for row in rows["by_assignee_and_source"] if not source or row["source"] == source]
+    weekly = [row for row in rows["by_week_and_source"] if not source or row["source"] == source]
+    pipeline = [
+        {"label": status.label, "count": _sum(snapshot, f"status_{status}"), "url": links(status__exact=status)}
+        for status in LeadStatus
+    ]
+    bands = [
+        {
+            "label": BAND_LABELS[band],
+            "count": _sum(snapshot, f"band_{band}"),
+            "url": links(band=BAND_FILTER_VALUES[band]),
+        }
+        for band in BANDS
+    ]
+    figures = {
+        "sources": sorted({row["source"] for row in rows["by_assignee_and_source"] if row["source"]}),
+        "pipeline": pipeline,
+        "bands": bands,
+        "stale": {"count": _sum(snapshot, "stale"), "url": links(pipeline="stale")},
+        "total": _sum(snapshot, "total"),
+        **_weekly(weekly, period, now),
+    }
+    return {**figures, "chart_data": _chart_data(figures)}
+
+
+def _chart_data(figures):
+    """What dashboard.js draws: the same numbers as the page's tables."""
+    weeks = figures["weeks"]
+    return {
+        "pipeline": {
+            "labels": [item["label"] for item in figures["pipeline"]],
+            "counts": [item["count"] for item in figures["pipeline"]],
+        },
+        "bands": {
+            "labels": [item["label"] for item in figures["bands"]],
+            "counts": [item["count"] for item in figures["bands"]],
+        },
+        "weeks": [week["week"].strftime("%-d %b") for week in weeks],
+        "weekly": [
+            {"source": name, "counts": [week["counts"][index] for week in weeks]}
+            for index, name in enumerate(figures["weekly_sources"])
+        ],
+        "rates": [week["rate"] for week in weeks],
+    }
+
+
+def _weekly(rows, period, now):
+    """Every week of the period (Monday first), new leads per source and the cohort's conversion rate."""
+    first = _monday(now - timedelta(days=period))
+    weeks = [first + timedelta(weeks=n) for n in range((_monday(now) - first).days // 7 + 1)]
+    sources = sorted({row["source"] or "" for row in rows})
+    created = {(week, src): 0 for week in weeks for src in sources}
+    converted = dict.fromkeys(weeks, 0)
+    for row in rows:
+        week = _monday(row["week"])
+        created[week, row["source"] or ""] = created.get((week, row["source"] or ""), 0) + row["created"]
+        converted[week] = converted.get(week, 0) + row["converted"]
+    week_rows = []
+    for week in weeks:
+        counts = [created[week, src] for src in sources]
+        total = sum(counts)
+        rate = round(100 * converted[week] / total, 1) if total else None
+        week_rows.append({"week": week, "counts": counts, "created": total, "converted": converted[week], "rate": rate})
+    return {"weekly_sources": [src or "(no source)" for src in sources], "weeks": week_rows}
+
+
+def _monday(moment):
+    day = moment.date() if hasattr(moment, "date") else moment
+    return day - timedelta(days=day.weekday())
+
+
+def _sum(rows, key):
+    return sum(row[key] or 0 for row in rows)
+
+
+def _reps(rows, source, organization, links):
+    """One line per member holding leads (or active), and one for unassigned leads, busiest first."""
+    by_user = {}
+    for row in rows["by_assignee_and_source"]:
+        if not source or row["source"] == source:
+            by_user.setdefault(row["assigned_to"], []).append(row)
+    members = User.objects.for_organization(organization).only("pk", "name", "email", "is_active")
+    reps = []
+    for member in members:
+        if member.pk in by_user or member.is_active:
+            reps.append(
+                _rep_line(
+                    member.name or member.email, by_user.get(member.pk, []), links, assigned_to__id__exact=member.pk
+                )
+            )
+    if None in by_user:
+        reps.append(_rep_line("Unassigned", by_user[None], links, assigned_to__isnull="True"))
+    return sorted(reps, key=lambda rep: (-rep["open"]["count"], rep["name"]))
+
+
+def _rep_line(name, rows, links, **assignee):
+    total, converted, scored = _sum(rows, "total"), _sum(rows, "status_converted"), _sum(rows, "scored")
+    everything = links(**assignee)
+    return {
+        "name": name,
+        "open": {"count": _sum(rows, "open"), "url": links(**assignee, pipeline="open")},
+        "contacted": {
+            "count": _sum(rows, "contacted_recently"),
+            "url": links(**assignee, pipeline="recently_contacted"),
+        },
+        "qualified": {"count": _sum(rows, "status_qualified"), "url": links(**assignee, status__exact="qualified")},
+        "converted": {"count": converted, "url": links(**assignee, status__exact="converted")},
+        "rate": {"value": round(100 * converted / total, 1) if total else None, "url": everything},
+        "score": {"value": round(_sum(rows, "score_sum") / scored, 1) if scored else None, "url": everything},
+        "total": total,
+    }

@@ -1,0 +1,46 @@
+"""The admin site for sales-ops staff: the dashboard first, and the organization's recent actions."""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.urls import path, reverse
+
+RECENT_ACTIONS = 10
+
+
+class LeadsAdminSite(admin.AdminSite):
+    site_header = "Leads administration"
+    site_title = "Leads admin"
+    index_template = "admin/index_with_dashboard.html"
+
+    def get_urls(self):
+        from leads.dashboard import dashboard_view  # not at the top: the site is built before the models load
+
+        return [path("dashboard/", self.admin_view(dashboard_view), name="dashboard"), *super().get_urls()]
+
+    def login(self, request, extra_context=None):
+        # Staff land on the dashboard after logging in, unless they were on their way elsewhere.
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            dashboard = reverse("admin:dashboard", current_app=self.name)
+            extra_context = {REDIRECT_FIELD_NAME: dashboard, **(extra_context or {})}
+        return super().login(request, extra_context)
+
+    def index(self, request, extra_context=None):
+        extra_context = {"recent_actions": recent_actions(request.user), **(extra_context or {})}
+        return super().index(request, extra_context)
+
+
+def recent_actions(user, limit=RECENT_ACTIONS):
+    """The latest admin changes and bulk actions by members of the user's organization (all, for superusers)."""
+    from django.contrib.admin.models import LogEntry
+
+    from organizations.models import User
+
+    entries = LogEntry.objects.select_related("content_type", "user").order_by("-action_time", "-id")
+    if not user.is_superuser:
+        entries = entries.filter(user__in=User.objects.for_organization(user.organization_id))
+    return entries[:limit]
+
+
+class LeadsAdminConfig(AdminConfig):
+    default_site = "leadsite.admin_site.LeadsAdminSite"
