@@ -155,5 +155,8 @@ def screenshot(browser, name):
 
 
 def horizontal_overflow(browser):
-    """How many pixels the page is wider than the window (0: no sideways scrolling)."""
-    return browser.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    """How many pixels the page, or a box of it that scrolls (the admin's result list), is wider than it shows."""
+    return browser.execute_script(
+        "return Math.max(...[document.documentElement, ...document.querySelectorAll('.results')]"
+        ".map(box => box.scrollWidth - box.clientWidth))"
+    )

@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 from customers import services
 from customers.models import Customer
 from leads.models import Lead
+from leadsite.admin_site import day_with_time_on_hover, truncated
 from leadsite.paginators import LargeTableAdminMixin
 from organizations.scoping import OrganizationScopedAdminMixin
 
@@ -16,13 +17,14 @@ MAX_LINKED_LEADS = 50
 
 @admin.register(Customer)
 class CustomerAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
+    # Chosen to fit a 1366 px screen beside the filters: long text is cut with the full value on hover.
     list_display = [
         "customer_number",
-        "company_name",
-        "contact_email",
+        "company_cell",
+        "email_cell",
         "contact_phone",
         "status",
-        "created_at",
+        "created_cell",
         "leads_link",
     ]
     list_filter = ["status", "created_at"]
@@ -36,6 +38,21 @@ class CustomerAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.Mo
         ("System", {"fields": ["id", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["customer_number", "converted_leads", "id", "created_at", "updated_at"]
+
+    class Media:
+        css = {"all": ["leads/admin-lists.css"]}
+
+    @admin.display(description="company name", ordering="company_name")
+    def company_cell(self, obj):
+        return truncated(obj.company_name, "wide")
+
+    @admin.display(description="contact email", ordering="contact_email")
+    def email_cell(self, obj):
+        return truncated(obj.contact_email, "wide")
+
+    @admin.display(description="created", ordering="created_at")
+    def created_cell(self, obj):
+        return day_with_time_on_hover(obj.created_at)
 
     def get_readonly_fields(self, request, obj=None):
         # A customer never moves to another organization.

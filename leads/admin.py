@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from leads import selectors, services
 from leads.exporting import csv_rows
 from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus
-from leadsite.api import TimestampField
+from leadsite.admin_site import day_with_time_on_hover, readable_timestamp, truncated
 from leadsite.errors import Conflict, flatten_errors
 from leadsite.paginators import LargeTableAdminMixin
 from organizations.models import User
@@ -162,16 +162,17 @@ class LeadAdminForm(forms.ModelForm):
 @admin.register(Lead)
 class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
     form = LeadAdminForm
+    # Chosen to fit a 1366 px screen beside the filters: long text is cut with the full value on hover.
     list_display = [
-        "name",
-        "company",
-        "email",
+        "name_cell",
+        "company_cell",
+        "email_cell",
         "status",
         "score_with_band",
-        "assigned_to",
-        "source",
-        "last_contacted_at",
-        "created_at",
+        "assignee_cell",
+        "source_cell",
+        "last_contacted_cell",
+        "created_cell",
     ]
     list_select_related = ["assigned_to"]
     list_filter = [
@@ -233,7 +234,38 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "converted_customer__id__exact" or super().lookup_allowed(lookup, value, request)
 
+    class Media:
+        css = {"all": ["leads/admin-lists.css"]}
+
     # -- Columns and read-only fields ------------------------------------------------------------
+
+    @admin.display(description="name", ordering="name")
+    def name_cell(self, obj):
+        return truncated(obj.name, "wide")
+
+    @admin.display(description="company", ordering="company")
+    def company_cell(self, obj):
+        return truncated(obj.company)
+
+    @admin.display(description="email", ordering="email")
+    def email_cell(self, obj):
+        return truncated(obj.email, "wide")
+
+    @admin.display(description="assigned to", ordering="assigned_to__name")
+    def assignee_cell(self, obj):
+        return truncated(obj.assigned_to and (obj.assigned_to.name or obj.assigned_to.email), "narrow")
+
+    @admin.display(description="source", ordering="source")
+    def source_cell(self, obj):
+        return truncated(obj.source, "narrow")
+
+    @admin.display(description="last contacted", ordering="last_contacted_at")
+    def last_contacted_cell(self, obj):
+        return day_with_time_on_hover(obj.last_contacted_at)
+
+    @admin.display(description="created", ordering="created_at")
+    def created_cell(self, obj):
+        return day_with_time_on_hover(obj.created_at)
 
     @admin.display(description="score", ordering="score")
     def score_with_band(self, obj):
@@ -260,10 +292,10 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         )
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td class="nowrap">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
                 (
-                    TimestampField().to_representation(entry.created_at),
+                    readable_timestamp(entry.created_at),
                     entry.get_action_display(),
                     entry.actor or "—",
                     entry.via,

@@ -111,6 +111,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# Readable timestamps in the admin: "25 Nov 2026, 14:03 UTC" (leadsite/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["leadsite.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,12 +1,15 @@
 """The admin site around the models: Recent actions of the organization, readable timestamps."""
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.models import LogEntry
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.test import Client
 from django.urls import reverse
 
-from leads.models import LeadStatus
+from leads.models import Lead, LeadHistory, LeadStatus
 from leads.tests.factories import LeadFactory
 from organizations.models import User
 from organizations.tests.factories import UserFactory
@@ -68,3 +71,22 @@ def test_recent_actions_of_other_organizations_stay_out(organization, other_orga
     assert LogEntry.objects.filter(user=outsider).count() == 1
     assert "Outside Lead" not in recent_actions(logged_in(staff))
     assert "None available" in recent_actions(logged_in(staff))
+
+
+def test_admin_timestamps_are_readable(organization, staff):
+    lead = LeadFactory(organization=organization, name="Timed Lead")
+    when = datetime(2026, 11, 25, 14, 3, 7, tzinfo=UTC)
+    Lead.objects.filter(pk=lead.pk).update(created_at=when, last_contacted_at=when)
+    entry = LeadHistory.objects.create(organization=organization, lead_id=lead.pk, action="created", via="admin")
+    LeadHistory.objects.filter(pk=entry.pk).update(created_at=when)
+    client = logged_in(staff)
+    listed = client.get(CHANGELIST).content.decode()
+    assert '<span title="25 Nov 2026, 14:03 UTC">25 Nov 2026</span>' in listed
+    page = client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
+    before, history = page.split("field-history", 1)
+    assert '<td class="nowrap">25 Nov 2026, 14:03 UTC</td>' in history and "2026-11-25T" not in history
+    assert "25 Nov 2026, 14:03 UTC" in before  # created at, a read-only field
+    # The admin's own history page too.
+    LogEntry.objects.log_actions(user_id=staff.pk, queryset=[lead], action_flag=CHANGE, change_message="Checked.")
+    admin_history = client.get(reverse("admin:leads_lead_history", args=[lead.pk])).content.decode()
+    assert re.search(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d UTC", admin_history)
