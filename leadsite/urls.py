@@ -7,6 +7,7 @@ from customers.views import CustomerViewSet
 from leads.views import LeadViewSet
 from leadsite.errors import not_found_view
 from leadsite.health import HealthView, ReadyView
+from leadsite.index import index_view
 from organizations.views import LoginView, LogoutView, MeView, RefreshView, UserViewSet
 
 
@@ -34,6 +35,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    re_path(r"^$", index_view, name="index"),
     path("", include(router.urls)),
     # Anything else is a JSON 404, also with DEBUG on (where handler404 is not used).
     re_path(r"^", not_found_view),

@@ -33,7 +33,7 @@ from organizations.tests.factories import OrganizationFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 # Routes that hold no organization's data: documentation and probes. Anything else is tested.
-PUBLIC_ROUTES = {"api/schema/", "api/docs/", "api/redoc/", "^healthz/?$", "^readyz/?$"}
+PUBLIC_ROUTES = {"api/schema/", "api/docs/", "api/redoc/", "^healthz/?$", "^readyz/?$", "^$"}
 CATCH_ALL = "^"
 # OPTIONS describes a route (the same for every id) and reads no row.
 SKIPPED_METHODS = {"options"}
