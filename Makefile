@@ -33,6 +33,8 @@ worker: migrate
 
 test: install
 	$(PY) -m ruff check .
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || \
+		echo "make test: no chromium/chromedriver, so the browser tests are SKIPPED (apt-get install chromium chromium-driver)"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
