@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "leads",
     "customers",
     "idempotency",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,9 @@ CACHES = {
 # `django-tasks` backport with the database backend, run by `manage.py db_worker` (`make worker`).
 # On Django 6 this becomes `django.tasks` with the same backend; the code changes only an import.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Events older than this are deleted by `manage.py purge_events` (run it daily).
+EVENT_RETENTION_DAYS = int(os.environ.get("EVENT_RETENTION_DAYS", "30"))
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("ACCESS_TOKEN_MINUTES", "15"))),

@@ -54,6 +54,7 @@ def test_the_organization_scoped_models_are_the_documented_ones():
         "leads_leadhistory",
         "customers_customer",
         "idempotency_idempotencykey",
+        "events_event",
     }
 
 
