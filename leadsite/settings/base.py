@@ -93,6 +93,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several writers at once (gunicorn workers, the task worker beside runserver): WAL lets reads go on
+    # beside a writer, and every transaction takes the write lock when it begins (IMMEDIATE), so a
+    # writer waits up to `timeout` seconds for its turn. A deferred transaction that reads, then
+    # writes, would fail with "database is locked" at once instead of waiting.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 # A PostgreSQL streaming replica for reads (leadsite.db_router); writes and reads after them use the primary.
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
