@@ -1,10 +1,9 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from leadsite.ids import uuid7
 from organizations.models import Organization
 from organizations.scoping import OrganizationScopedQuerySet
 
@@ -50,7 +49,8 @@ def _sort_indexes():
 
 
 class Lead(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Time-ordered: new rows land at the right edge of the primary key and the (…, id) indexes.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="leads")
     name = models.CharField(max_length=255)
     email = models.EmailField(max_length=254, null=True, blank=True)
@@ -108,7 +108,7 @@ class LeadHistory(models.Model):
         DELETED = "deleted", "Deleted"
         REASSIGNED = "reassigned", "Reassigned"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     # Not a foreign key: history outlives the lead it describes.
     lead_id = models.UUIDField(db_index=False)
