@@ -23,7 +23,7 @@ from leadsite.api import Keyset, PageLimitPagination, count_rows
 def queryset_for(user, query):
     request = Request(RequestFactory().get("/leads", query))
     request.user = user
-    view = LeadViewSet(request=request, format_kwarg=None, action="list", kwargs={})
+    view = LeadViewSet(request=request, format_kwarg=None, action="list", detail=False, kwargs={})
     return view.filter_queryset(view.get_queryset()), request, view
 
 

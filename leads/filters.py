@@ -1,6 +1,6 @@
 import django_filters
 
-from leads.models import Lead, LeadStatus
+from leads.models import Lead, LeadStatus, search_text
 from leadsite.filters import (
     ChoiceListFilter,
     IntegerFilter,
@@ -22,7 +22,9 @@ class LeadFilter(django_filters.FilterSet):
     createdAfter = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
     createdBefore = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
     lastContactedBefore = UTCDateTimeFilter(field_name="last_contacted_at", lookup_expr="lt")
-    q = TextSearchFilter(fields=["name", "email", "company"], help_text="Search in name, email and company.")
+    q = TextSearchFilter(
+        fields=["name", "email", "company"], expression=search_text, help_text="Search in name, email and company."
+    )
 
     class Meta:
         model = Lead

@@ -438,6 +438,17 @@ def test_filters(api, organization):
     assert ids(f"createdAfter={tomorrow}") == set()
 
 
+def test_search_finds_a_term_in_any_one_of_name_email_and_company_but_not_across_two(api, organization):
+    lead = LeadFactory(organization=organization, name="Jane Smith", email="jane@initech.test", company="Acme Corp")
+    LeadFactory(organization=organization, name="Other", email=None, company=None)
+
+    def ids(term):
+        return {row["id"] for row in api.get("/leads", {"q": term}).json()["data"]}
+
+    assert ids("smith") == ids("@INITECH.") == ids("acme c") == {str(lead.id)}
+    assert ids("smithjane") == ids("smith jane") == ids("test acme") == ids("testacme") == set()
+
+
 # --- convert to customer
 
 
