@@ -16,7 +16,7 @@ NOT_LED_BY_ORGANIZATION = {
     ("organizations_user", ("email",)): "email is unique across organizations: users log in by email alone",
     ("organizations_user", (None,)): "the same, case-insensitive: UNIQUE (lower(email))",
     ("organizations_user", ()): "the same, case-insensitive: UNIQUE (lower(email)) as SQLite reports it",
-    ("leads_lead", ()): "trigram GIN indexes for `q` search (PostgreSQL only); shard-local on Citus",
+    ("leads_lead", ()): "the trigram GIN index for `q` search (PostgreSQL only); shard-local on Citus",
     ("idempotency_idempotencykey", ("created_at",)): "the purge of expired keys runs across organizations",
 }
 
