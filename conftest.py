@@ -5,10 +5,10 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from organizations.models import User
 from organizations.tests.factories import OrganizationFactory, UserFactory
+from organizations.tokens import refresh_token_for
 
 PASSWORD = "correct-horse-battery"
 
@@ -63,7 +63,7 @@ def run_at_once(calls):
 
 def client_for(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh_token_for(user).access_token}")
     return client
 
 

@@ -1,4 +1,5 @@
 from drf_spectacular import openapi
+from drf_spectacular.drainage import get_override
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
@@ -64,6 +65,14 @@ class AutoSchema(openapi.AutoSchema):
             (429, "Too many requests; retry after the Retry-After header's seconds", bool(self.view.get_throttles())),
         ]
         return [(code, description) for code, description, applies in candidates if applies]
+
+    def _get_serializer_field_meta(self, field, direction):
+        meta = super()._get_serializer_field_meta(field, direction)
+        # A field whose own schema (extend_schema_field) states its minLength keeps it, not "non-blank: 1".
+        override = get_override(field, "field")
+        if isinstance(override, dict) and "minLength" in override:
+            meta.pop("minLength", None)
+        return meta
 
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)

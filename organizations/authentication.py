@@ -1,27 +1,55 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 
 from organizations.models import User
+from organizations.tokens import token_generation
+
+
+def token_refused(exc: TokenError) -> AuthenticationFailed:
+    """A 401 for a token simplejwt refused: an expired one says so; anything else is token_invalid."""
+    if isinstance(exc, ExpiredTokenError):
+        return AuthenticationFailed("The token has expired; refresh it or log in again.", code="token_expired")
+    return AuthenticationFailed(f"{str(exc.args[0]).rstrip('.')}.", code="token_invalid")
+
+
+def token_user(token) -> User:
+    """The user a validated token was issued to, with its organization, in one query.
+
+    Refused (401) when the user is gone or inactive, when its organization is inactive or gone,
+    and when the token predates the user's last password change, deactivation or logout-all.
+    """
+    user_id = token.get(api_settings.USER_ID_CLAIM)
+    try:
+        user = User.objects.select_related("organization").get(pk=user_id)
+    except (User.DoesNotExist, DjangoValidationError, ValueError, TypeError) as exc:
+        raise AuthenticationFailed("User not found.", code="user_not_found") from exc
+    if not user.is_active:
+        raise AuthenticationFailed("User is inactive.", code="user_inactive")
+    if user.organization is None or not user.organization.is_active:
+        raise AuthenticationFailed("User has no active organization.", code="organization_inactive")
+    if token_generation(token) != user.token_generation:
+        raise AuthenticationFailed(
+            "The token was revoked (password change, deactivation or logout everywhere); log in again.",
+            code="token_invalid",
+        )
+    return user
 
 
 class OrganizationJWTAuthentication(JWTAuthentication):
     """Bearer JWT authentication that loads the user and its organization in one query.
 
-    A user who is inactive, or whose organization is inactive or gone, gets a 401.
+    A user who is inactive, or whose organization is inactive or gone, gets a 401; so does a token
+    issued before the user's tokens were revoked.
     """
 
-    def get_user(self, validated_token):
-        user_id = validated_token.get(api_settings.USER_ID_CLAIM)
-        if user_id is None:
-            raise InvalidToken("Token contained no recognizable user identification")
+    def get_validated_token(self, raw_token):
         try:
-            user = User.objects.select_related("organization").get(pk=user_id)
-        except (User.DoesNotExist, DjangoValidationError, ValueError) as exc:
-            raise AuthenticationFailed("User not found", code="user_not_found") from exc
-        if not user.is_active:
-            raise AuthenticationFailed("User is inactive", code="user_inactive")
-        if user.organization is None or not user.organization.is_active:
-            raise AuthenticationFailed("User has no active organization", code="organization_inactive")
-        return user
+            return api_settings.AUTH_TOKEN_CLASSES[0](raw_token)
+        except TokenError as exc:
+            raise token_refused(exc) from None
+
+    def get_user(self, validated_token):
+        return token_user(validated_token)

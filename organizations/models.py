@@ -2,9 +2,9 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils import timezone
 
+from organizations.emails import normalize_email
 from organizations.scoping import OrganizationScopedQuerySet
 
 
@@ -41,13 +41,13 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        # Log in by email case-insensitively; emails are stored as entered.
-        return self.get(email__iexact=username)
+        # Emails are stored normalized, so login compares that exact value (served by the unique index).
+        return self.get(email=normalize_email(username))
 
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("Users need an email address.")
-        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user = self.model(email=normalize_email(email), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -79,7 +79,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         READ_ONLY = "read_only", "Read-only member"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # unique=True for Django's auth checks; the Lower() constraint makes it case-insensitive.
+    # Stored normalized (organizations.emails.normalize_email), so unique=True is case-insensitive.
     email = models.EmailField(max_length=254, unique=True)
     name = models.CharField(max_length=200, blank=True)
     # Only platform superusers may lack an organization (enforced by a CHECK constraint).
@@ -90,6 +90,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Tokens carry the generation they were issued in (organizations.tokens); a password change,
+    # a deactivation or "log out everywhere" moves it on, and older tokens stop working.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -100,7 +103,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         ordering = ["email"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
             models.CheckConstraint(
                 condition=models.Q(organization__isnull=False) | models.Q(is_superuser=True),
                 name="user_has_organization_unless_superuser",
@@ -111,6 +113,22 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
         ]
         indexes = [models.Index(fields=["organization", "email"], name="user_org_email_idx")]
+
+    def clean(self):
+        # Not AbstractBaseUser's NFKC, which would turn the look-alike "ſ" into "s" (see normalize_email).
+        self.email = normalize_email(self.email or "")
+
+    def save(self, *args, **kwargs):
+        # Every way of changing a password (the API, the admin, `changepassword`) ends in this save:
+        # the sessions begun with the old password end with it.
+        new_password = self._password is not None and not self._state.adding
+        if new_password:
+            self.token_generation = models.F("token_generation") + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "token_generation"}
+        super().save(*args, **kwargs)
+        if new_password:
+            self.refresh_from_db(fields=["token_generation"])
 
     def may(self, action: str) -> bool:
         """Whether the user's role allows `action` ("view", "add", "change", "delete") on leads and customers.

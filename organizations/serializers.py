@@ -1,11 +1,15 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
 from leadsite.api import StrictTypesMixin, TimestampField
+from organizations.authentication import token_user
+from organizations.emails import normalize_email
 from organizations.models import Organization, User
+from organizations.tokens import refresh_token_for
 
 
 class UserSerializer(StrictTypesMixin, serializers.ModelSerializer):
@@ -23,17 +27,39 @@ class UserSerializer(StrictTypesMixin, serializers.ModelSerializer):
         extra_kwargs = {"name": {"required": False}}
 
 
+def password_rules_schema() -> dict:
+    """The password rules (settings.AUTH_PASSWORD_VALIDATORS) as JSON Schema, so clients can check first."""
+    schema = {"type": "string", "format": "password", "writeOnly": True}
+    for validator in password_validation.get_default_password_validators():
+        if isinstance(validator, password_validation.MinimumLengthValidator):
+            schema["minLength"] = validator.min_length
+        elif isinstance(validator, password_validation.NumericPasswordValidator):
+            schema["pattern"] = r"\D"  # at least one character that is not a digit
+    schema["description"] = " ".join(password_validation.password_validators_help_texts())
+    return schema
+
+
+@extend_schema_field(password_rules_schema())
+class NewPasswordField(serializers.CharField):
+    """A password being set; Django's validators check it (in the serializer's validate, with the user)."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+        super().__init__(**kwargs)
+
+
 class UserCreateSerializer(UserSerializer):
     email = serializers.EmailField(max_length=254)
     isActive = serializers.BooleanField(source="is_active", read_only=True)
-    password = serializers.CharField(write_only=True, style={"input_type": "password"}, trim_whitespace=False)
+    password = NewPasswordField()
 
     class Meta(UserSerializer.Meta):
         fields = [*UserSerializer.Meta.fields, "password"]
 
     def validate_email(self, value):
-        # Unique across every organization, whatever the case (the database enforces it too).
-        if User.objects.filter(email__iexact=value).exists():
+        # Unique across every organization (docs/security.md says why); the database enforces it too.
+        value = normalize_email(value)
+        if User.objects.filter(email=value).exists():
             raise serializers.ValidationError("A user with this email already exists.", code="duplicate_email")
         return value
 
@@ -60,11 +86,35 @@ class MeSerializer(UserSerializer):
         fields = [*UserSerializer.Meta.fields, "organization"]
 
 
-class RefreshSerializer(TokenRefreshSerializer):
-    """simplejwt's refresh refuses an inactive user (401) but crashes on a deleted one: a 401 too."""
+class LoginSerializer(TokenObtainPairSerializer):
+    """Email and password for a new session; refused (401) for a user without an active organization."""
 
     def validate(self, attrs):
-        try:
-            return super().validate(attrs)
-        except User.DoesNotExist:
-            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from None
+        data = super().validate(attrs)
+        if self.user.organization is None or not self.user.organization.is_active:
+            raise AuthenticationFailed("Your organization is deactivated.", code="organization_inactive")
+        return data
+
+    @classmethod
+    def get_token(cls, user):
+        return refresh_token_for(user)
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    """Rotation: a new access and refresh token for a refresh token that is still good.
+
+    Refused (401) for the same reasons as an access token (organizations.authentication.token_user).
+    The new refresh token keeps the expiry of the one it replaces, so a chain of rotations ends
+    REFRESH_TOKEN_DAYS after the login that began it, however often it is rotated.
+    """
+
+    def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])  # TokenError: the view answers 401
+        token_user(refresh)
+        data = {"access": str(refresh.access_token)}
+        refresh.blacklist()
+        refresh.set_jti()
+        refresh.set_iat()
+        refresh.outstand()
+        data["refresh"] = str(refresh)
+        return data

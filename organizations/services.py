@@ -1,7 +1,7 @@
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.text import slugify
 from rest_framework.exceptions import ValidationError
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from leadsite.errors import Conflict
 from organizations.models import Organization, User
@@ -55,10 +55,15 @@ def user_update(*, user: User, data: dict) -> User:
         setattr(user, field, value)
     user.save(update_fields=list(data))
     if deactivating:
-        # Its refresh tokens die now, so reactivating the user later does not revive old sessions.
-        tokens = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
-        BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in tokens])
+        # Its tokens die now, so reactivating the user later does not revive old sessions.
+        user_revoke_tokens(user=user)
     return user
+
+
+def user_revoke_tokens(*, user: User) -> None:
+    """End every session of the user: the access and refresh tokens issued so far stop working."""
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
 
 
 def user_deactivate(*, user: User) -> User:

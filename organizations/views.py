@@ -10,11 +10,18 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend
 from leadsite.throttling import CountFailedAttemptsMixin, LoginAccountThrottle, LoginIPThrottle
 from organizations import services
+from organizations.authentication import token_refused
 from organizations.filters import UserFilter
 from organizations.models import User
 from organizations.permissions import IsOrganizationAdmin, IsOrganizationMember
 from organizations.scoping import OrganizationScopedViewSetMixin
-from organizations.serializers import MeSerializer, RefreshSerializer, UserCreateSerializer, UserSerializer
+from organizations.serializers import (
+    LoginSerializer,
+    MeSerializer,
+    RefreshSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+)
 
 AUTH_ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
@@ -38,15 +45,27 @@ class BearerChallengeMixin:
 class LoginView(CountFailedAttemptsMixin, BearerChallengeMixin, TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 
+    serializer_class = LoginSerializer
     throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
 
 
 @extend_schema(responses={200: TokenPairSerializer, **AUTH_ERRORS})
 class RefreshView(CountFailedAttemptsMixin, BearerChallengeMixin, TokenRefreshView):
-    """Exchange a refresh token for a new access token and a new refresh token (rotation)."""
+    """Exchange a refresh token for a new access token and a new refresh token (rotation).
+
+    The new refresh token expires when the one it replaces would have: REFRESH_TOKEN_DAYS after the login.
+    """
 
     serializer_class = RefreshSerializer
     throttle_classes = [LoginIPThrottle]
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise token_refused(exc) from None
+        return Response(serializer.validated_data)
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -76,6 +95,17 @@ class LogoutView(APIView):
             serializer.validated_data["refresh"].blacklist()
         except TokenError as exc:
             raise serializers.ValidationError({"refresh": [str(exc)]}) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    """Log out everywhere: every access and refresh token issued to me so far stops working."""
+
+    permission_classes = [IsOrganizationMember]
+
+    @extend_schema(request=None, responses={204: None, 401: AUTH_ERRORS[401]})
+    def post(self, request):
+        services.user_revoke_tokens(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,4 +1,5 @@
 import factory
+from django.contrib.auth.hashers import make_password
 
 from organizations.models import Organization, User
 
@@ -14,15 +15,10 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     name = factory.Faker("name")
     organization = factory.SubFactory(OrganizationFactory)
     role = User.Role.SALES_REP
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
-
-    @factory.post_generation
-    def save_password(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+    # Hashed before the first save: a later set_password would count as a password change.
+    password = factory.LazyFunction(lambda: make_password("correct-horse-battery"))

@@ -79,6 +79,16 @@ def test_a_created_user_gets_the_staff_users_organization(staff_client, organiza
     assert created.check_password("a-long-enough-passphrase")
 
 
+def test_the_admin_stores_emails_normalized_and_refuses_one_taken_in_another_case(staff_client, other_user):
+    response = staff_client.post(ADD_USER, new_user_form(email=" NewBie@A.Example "))
+    assert response.status_code == 302
+    assert User.objects.filter(email="newbie@a.example").exists()
+
+    response = staff_client.post(ADD_USER, new_user_form(email=other_user.email.upper()))
+    assert response.status_code == 200  # the form again, with the error
+    assert User.objects.filter(email__iexact=other_user.email).count() == 1
+
+
 def test_staff_cannot_make_anyone_superuser(staff_client, staff, colleague):
     response = staff_client.post(ADD_USER, new_user_form(is_superuser="on"))
     assert response.status_code == 302
@@ -161,13 +171,19 @@ def test_the_last_admin_cannot_demote_themselves_in_the_admin(staff_client, staf
     assert any("last active admin" in message for message in messages)
 
 
-def test_deactivating_a_member_in_the_admin_revokes_their_refresh_tokens(staff_client, colleague):
-    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
-    from rest_framework_simplejwt.tokens import RefreshToken
+def test_deactivating_a_member_in_the_admin_ends_their_sessions(staff_client, colleague):
+    from rest_framework.test import APIClient
 
-    RefreshToken.for_user(colleague)
+    from organizations.tokens import refresh_token_for
+
+    refresh = refresh_token_for(colleague)
     response = staff_client.post(url("change", colleague), change_form(colleague, is_active=""))
     assert response.status_code == 302
     colleague.refresh_from_db()
     assert not colleague.is_active
-    assert BlacklistedToken.objects.filter(token__user=colleague).count() == 1
+    colleague.is_active = True  # even once reactivated, the old session stays dead
+    colleague.save()
+    assert APIClient().post("/auth/token/refresh", {"refresh": str(refresh)}, format="json").status_code == 401
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
+    assert api.get("/me").status_code == 401

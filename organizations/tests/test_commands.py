@@ -25,7 +25,7 @@ def test_creates_an_organization_and_its_first_admin_who_can_log_in():
     admin = User.objects.get(organization=organization)
     assert (organization.name, admin.email, admin.role, admin.is_active) == (
         "Acme Sales",
-        "Boss@acme.example",
+        "boss@acme.example",  # stored normalized
         "admin",
         True,
     )

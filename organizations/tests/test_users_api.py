@@ -148,7 +148,7 @@ def test_admin_creates_a_user(api, anonymous, organization):
     body = response.json()
     assert "password" not in body
     assert (body["email"], body["name"], body["role"], body["isActive"]) == (
-        "New.Rep@example.com",  # Django lowercases the domain only
+        "new.rep@example.com",  # stored normalized (organizations.emails)
         "New Rep",
         "sales_rep",
         True,
@@ -173,6 +173,19 @@ def test_create_refuses_weak_passwords(api, password):
     assert response.status_code == 400
     assert fields(response) == {"password"}
     assert not User.objects.filter(email__iexact=NEW_USER["email"]).exists()
+
+
+def test_the_schema_states_the_password_rules_the_api_applies(api, anonymous):
+    schema = anonymous.get("/api/schema/?format=json").json()
+    rules = schema["components"]["schemas"]["UserCreateRequest"]["properties"]["password"]
+    assert (rules["minLength"], rules["pattern"], rules["writeOnly"]) == (8, r"\D", True)
+    for rule in ("similar", "8 characters", "commonly used", "entirely numeric"):
+        assert rule in rules["description"]
+
+    for password in ("a" * (rules["minLength"] - 1), "1234567890123"):  # breaks minLength, breaks the pattern
+        response = api.post("/users", {**NEW_USER, "password": password}, format="json")
+        assert response.status_code == 400
+        assert fields(response) == {"password"}
 
 
 def test_create_refuses_an_email_taken_in_any_organization_whatever_the_case(api, other_user):

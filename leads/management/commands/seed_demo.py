@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from leads.models import Lead, LeadStatus
+from organizations.emails import normalize_email
 from organizations.models import Organization, User
 
 DEMO_SLUG = "demo"
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         organization, _ = Organization.objects.get_or_create(slug=DEMO_SLUG, defaults={"name": "Demo Organization"})
-        user = User.objects.filter(email__iexact=DEMO_EMAIL).first()
+        user = User.objects.filter(email=normalize_email(DEMO_EMAIL)).first()
         if user is None:
             user = User.objects.create_user(
                 email=DEMO_EMAIL,

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
+from organizations.emails import normalize_email
 from organizations.models import Organization, User
 from organizations.services import organization_create
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError("Give a --slug: the name has no characters a slug can use.")
         if Organization.objects.filter(slug=slug).exists():
             raise CommandError(f"An organization with slug '{slug}' already exists.")
-        if User.objects.filter(email__iexact=admin_email).exists():
+        if User.objects.filter(email=normalize_email(admin_email)).exists():
             raise CommandError(f"A user with email '{admin_email}' already exists.")
         password = admin_password or secrets.token_urlsafe(12)
         try:
