@@ -2,7 +2,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -24,11 +24,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Throttle counters live in the cache: every test starts with none."""
+def _fresh_cache(request):
+    """Throttle counters live in the caches: every test starts with none.
+
+    The `throttle` cache is a database table: a test's transaction takes its rows away, but a
+    transactional test's rows stay (flush only empties the models' tables), so those are cleared.
+    """
     cache.clear()
     yield
     cache.clear()
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        caches["throttle"].clear()
 
 
 @pytest.fixture(autouse=True)

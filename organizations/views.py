@@ -8,7 +8,14 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend
-from leadsite.throttling import CountFailedAttemptsMixin, LoginAccountThrottle, LoginIPThrottle
+from leadsite.throttling import (
+    CountFailedAttemptsMixin,
+    LoginAccountIPThrottle,
+    LoginAccountThrottle,
+    LoginIPThrottle,
+    UserCreateFailuresThrottle,
+    UserRateThrottle,
+)
 from organizations import services
 from organizations.authentication import token_refused
 from organizations.filters import UserFilter
@@ -46,7 +53,7 @@ class LoginView(CountFailedAttemptsMixin, BearerChallengeMixin, TokenObtainPairV
     """Exchange email and password for an access and a refresh token."""
 
     serializer_class = LoginSerializer
-    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
+    throttle_classes = [LoginIPThrottle, LoginAccountIPThrottle, LoginAccountThrottle]
 
 
 @extend_schema(responses={200: TokenPairSerializer, **AUTH_ERRORS})
@@ -139,6 +146,7 @@ class MeView(APIView):
     ),
 )
 class UserViewSet(
+    CountFailedAttemptsMixin,
     OrganizationScopedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -157,6 +165,7 @@ class UserViewSet(
     sort_fields = {"name": "name", "email": "email", "role": "role", "createdAt": "date_joined"}
     default_sort_field, default_sort_order = "name", "asc"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    throttle_classes = [UserRateThrottle, UserCreateFailuresThrottle]
 
     def get_permissions(self):
         if self.action in ("list", "retrieve"):

@@ -151,22 +151,34 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["leadsite.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("THROTTLE_RATE_USER", "6000/minute"),
+        # Failed logins (docs/security.md): per client IP, per account and IP, per account from all IPs.
         "login_ip": os.environ.get("THROTTLE_RATE_LOGIN_IP", "60/minute"),
-        "login_account": os.environ.get("THROTTLE_RATE_LOGIN_ACCOUNT", "10/minute"),
+        "login_account_ip": os.environ.get("THROTTLE_RATE_LOGIN_ACCOUNT_IP", "10/minute"),
+        "login_account": os.environ.get("THROTTLE_RATE_LOGIN_ACCOUNT", "100/hour"),
+        # Refused POST /users per admin (emails are global: docs/security.md).
+        "user_create_failures": os.environ.get("THROTTLE_RATE_USER_CREATE_FAILURES", "30/hour"),
     },
     # The client IP is the address that connected, unless NUM_PROXIES trusted proxies add X-Forwarded-For
     # (without this a client could pick its own IP for the throttles).
     "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
 }
 
-# Throttle counters live in the cache. The default is per process: with several processes or machines set
-# REDIS_URL (and install the `redis` package) so they share the counts.
+# Failed-login counters live in the `throttle` cache, shared by every process: the database (its table is
+# made by a migration) or, with REDIS_URL (and the `redis` package), Redis. The default cache (the per-user
+# API rate) is per process unless REDIS_URL is set.
+THROTTLE_CACHE_TABLE = "throttle_cache"
+REDIS_URL = os.environ.get("REDIS_URL")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
-        if os.environ.get("REDIS_URL")
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    "throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "throttle"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": THROTTLE_CACHE_TABLE}
+    ),
 }
 
 # Background work (webhook deliveries, large imports) goes through Django's task framework: the

@@ -188,6 +188,23 @@ def test_the_schema_states_the_password_rules_the_api_applies(api, anonymous):
         assert fields(response) == {"password"}
 
 
+def test_probing_which_emails_exist_is_throttled_per_admin(api, other_user, user, settings):
+    """Emails are global (docs/security.md): refused creations are counted, so an admin learns little."""
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user_create_failures": "3/hour"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    assert api.post("/users", {**NEW_USER, "email": "fine@example.com"}, format="json").status_code == 201
+    for i in range(3):
+        probe = api.post("/users", {**NEW_USER, "email": f"probe{i}@elsewhere.example", "password": "1"}, format="json")
+        assert probe.status_code == 400
+
+    response = api.post("/users", {**NEW_USER, "email": other_user.email}, format="json")
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert api.get("/users").status_code == 200  # reading is not held up
+    assert client_for(other_user).post("/users", {**NEW_USER, "password": "1"}, format="json").status_code == 400
+
+
 def test_create_refuses_an_email_taken_in_any_organization_whatever_the_case(api, other_user):
     response = api.post("/users", {**NEW_USER, "email": other_user.email.upper()}, format="json")
     assert response.status_code == 400
