@@ -51,7 +51,10 @@ def digest(text: str) -> str:
 
 
 def login_account(request):
-    """A digest of the normalized email a login names, or None when it names none."""
+    """A digest of the normalized email a login names (or of the caller's, once authenticated), or None."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return digest(user.email)
     data = request.data if isinstance(request.data, dict) else {}
     email = data.get("email")
     if not isinstance(email, str) or not email.strip():

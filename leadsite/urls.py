@@ -8,7 +8,15 @@ from leads.views import LeadViewSet
 from leadsite.errors import not_found_view
 from leadsite.health import HealthView, ReadyView
 from leadsite.index import index_view
-from organizations.views import LoginView, LogoutAllView, LogoutView, MeView, RefreshView, UserViewSet
+from organizations.views import (
+    LoginView,
+    LogoutAllView,
+    LogoutView,
+    MeView,
+    PasswordChangeView,
+    RefreshView,
+    UserViewSet,
+)
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -29,6 +37,7 @@ urlpatterns = [
     re_path(r"^auth/token/refresh/?$", RefreshView.as_view(), name="token-refresh"),
     re_path(r"^auth/logout/?$", LogoutView.as_view(), name="logout"),
     re_path(r"^auth/logout-all/?$", LogoutAllView.as_view(), name="logout-all"),
+    re_path(r"^auth/password/?$", PasswordChangeView.as_view(), name="password-change"),
     re_path(r"^me/?$", MeView.as_view(), name="me"),
     re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
     re_path(r"^readyz/?$", ReadyView.as_view(), name="readyz"),

@@ -72,6 +72,26 @@ class UserCreateSerializer(UserSerializer):
         return attrs
 
 
+class PasswordChangeSerializer(serializers.Serializer):
+    currentPassword = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+    newPassword = NewPasswordField()
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        errors = {}
+        if not user.check_password(attrs["currentPassword"]):
+            errors["currentPassword"] = [
+                serializers.ErrorDetail("This is not your current password.", code="invalid_credentials")
+            ]
+        try:
+            password_validation.validate_password(attrs["newPassword"], user)
+        except DjangoValidationError as exc:
+            errors["newPassword"] = list(exc.messages)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
 class OrganizationSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization

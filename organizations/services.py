@@ -60,6 +60,13 @@ def user_update(*, user: User, data: dict) -> User:
     return user
 
 
+def user_change_password(*, user: User, password: str) -> User:
+    """Set a new password; saving it ends every session begun before (User.save moves the token generation)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
 def user_revoke_tokens(*, user: User) -> None:
     """End every session of the user: the access and refresh tokens issued so far stop working."""
     User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)

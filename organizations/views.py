@@ -25,10 +25,12 @@ from organizations.scoping import OrganizationScopedViewSetMixin
 from organizations.serializers import (
     LoginSerializer,
     MeSerializer,
+    PasswordChangeSerializer,
     RefreshSerializer,
     UserCreateSerializer,
     UserSerializer,
 )
+from organizations.tokens import refresh_token_for
 
 AUTH_ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
@@ -114,6 +116,24 @@ class LogoutAllView(APIView):
     def post(self, request):
         services.user_revoke_tokens(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(CountFailedAttemptsMixin, APIView):
+    """Change my password. Every session, this one included, ends; the answer is a new token pair.
+
+    A wrong current password counts as a failed login for the throttles.
+    """
+
+    permission_classes = [IsOrganizationMember]
+    throttle_classes = [UserRateThrottle, LoginIPThrottle, LoginAccountIPThrottle, LoginAccountThrottle]
+
+    @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer, **AUTH_ERRORS})
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = services.user_change_password(user=request.user, password=serializer.validated_data["newPassword"])
+        refresh = refresh_token_for(user)
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
 def _errors(*codes):

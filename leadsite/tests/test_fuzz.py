@@ -20,6 +20,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 
+from conftest import PASSWORD
 from customers.tests.factories import CustomerFactory
 from leads.tests.factories import LeadFactory
 from leadsite.wsgi import application
@@ -107,6 +108,8 @@ REAL_BODY_VALUES = {
     "customerId": lambda data: str(data["customer"].pk),
     "refresh": lambda data: str(RefreshToken.for_user(data["admin"])),
     "password": lambda data: f"Quiet-Harbour-{uuid.uuid4()}",
+    "newPassword": lambda data: f"Quiet-Harbour-{uuid.uuid4()}",
+    "currentPassword": lambda data: PASSWORD,
     "duplicateIds": lambda data: [str(LeadFactory(organization=data["organization"]).pk)],
 }
 # A path's object: a fresh one of the caller's organization for each request, so that updates,

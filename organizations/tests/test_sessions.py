@@ -263,3 +263,49 @@ def test_a_user_of_a_deactivated_organization_cannot_log_in_or_refresh(user, ses
     assert_refused(response, "organization_inactive")
     assert "deactivated" in response.json()["details"][0]["message"]
     assert_refused(refresh(session["refresh"]), "organization_inactive")
+
+
+# POST /auth/password
+
+
+def change_password(access, current, new, **extra):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    body = {"currentPassword": current, "newPassword": new}
+    return client.post("/auth/password", body, format="json", **extra)
+
+
+def test_a_password_change_through_the_api_ends_every_session_and_answers_a_new_one(user, session):
+    other_device = login(user.email).json()
+
+    response = change_password(session["access"], PASSWORD, "a-brand-new-password")
+
+    assert response.status_code == 200
+    assert_session_ended(session)
+    assert_session_ended(other_device)
+    assert get_me(response.json()["access"]).status_code == 200
+    assert refresh(response.json()["refresh"]).status_code == 200
+    assert login(user.email, "a-brand-new-password").status_code == 200
+
+
+def test_a_password_change_reports_a_wrong_current_and_a_weak_new_password_at_once(user, session):
+    response = change_password(session["access"], "not-my-password", "12345678")
+
+    assert response.status_code == 400
+    assert {detail["field"] for detail in response.json()["details"]} == {"currentPassword", "newPassword"}
+    assert get_me(session["access"]).status_code == 200  # nothing changed
+    assert login(user.email).status_code == 200
+
+
+def test_guessing_the_current_password_is_throttled_like_logins(user, session, settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login_account_ip": "2/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    for guess in ("guess-one-1", "guess-two-2"):
+        assert change_password(session["access"], guess, "a-brand-new-password").status_code == 400
+
+    assert change_password(session["access"], PASSWORD, "a-brand-new-password").status_code == 429
+    assert login(user.email).status_code == 429  # the same account from the same address
+
+
+def test_a_password_change_needs_a_token(db):
+    assert APIClient().post("/auth/password", {}, format="json").status_code == 401
