@@ -1,12 +1,15 @@
 """Export of leads (the `export_leads` command): the API's representation, streamed as CSV or JSON Lines.
 
-The output imports back with `import_leads --upsert email` to the same data: CSV cells hold
+The output imports back with `import_leads --upsert id` to the same data: CSV cells hold
 customFields as JSON, booleans as true/false and null as an empty cell, which is how the
-importer reads them.
+importer reads them. A CSV cell that a spreadsheet would run as a formula gets a leading `'`
+(see `formula_safe`), which the importer removes again.
 """
 
 import csv
 import json
+import re
+from contextlib import closing
 from datetime import UTC
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -69,16 +72,19 @@ def write_leads(queryset, stream, *, format: str, chunk_size: int = 2000) -> int
     if format == "csv":
         rows = csv_rows(queryset, chunk_size=chunk_size)
         writer = csv.writer(stream)
-        writer.writerow(next(rows))
-        for row in rows:
-            writer.writerow(row)
-            count += 1
+        with closing(rows):  # a reader that went away closes the database cursor now, not at exit
+            writer.writerow(next(rows))
+            for row in rows:
+                writer.writerow(row)
+                count += 1
         return count
     serializer = ExportLeadSerializer(context={"organization": None})
-    for lead in queryset.iterator(chunk_size=chunk_size):
-        stream.write(json.dumps(serializer.to_representation(lead), cls=DjangoJSONEncoder, ensure_ascii=False))
-        stream.write("\n")
-        count += 1
+    leads = queryset.iterator(chunk_size=chunk_size)
+    with closing(leads):
+        for lead in leads:
+            stream.write(json.dumps(serializer.to_representation(lead), cls=DjangoJSONEncoder, ensure_ascii=False))
+            stream.write("\n")
+            count += 1
     return count
 
 
@@ -99,4 +105,24 @@ def _csv_cell(value):
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
-    return value
+    return formula_safe(value) if isinstance(value, str) else value
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection).
+FORMULA_START = "=+-@\t\r"
+# Text that is, or after the importer removed one quote would be, such a cell: any quotes, then one of them.
+_NEEDS_QUOTE = re.compile(f"'*[{re.escape(FORMULA_START)}]")
+
+
+def formula_safe(text: str) -> str:
+    """The cell text a spreadsheet shows as text: a leading `'` before a formula character.
+
+    Text already starting with quotes before such a character gets one more, so that
+    `unquote_formula` (what import_leads does) gives back exactly the text.
+    """
+    return "'" + text if _NEEDS_QUOTE.match(text) else text
+
+
+def unquote_formula(text: str) -> str:
+    """The text `formula_safe` was given: one leading `'` fewer before a formula character."""
+    return text[1:] if text.startswith("'") and _NEEDS_QUOTE.match(text) else text

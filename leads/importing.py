@@ -27,9 +27,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from leads.exporting import FORMULA_START, unquote_formula
 from leads.history import Action, created_changes, field_changes, history_entry, record_history
 from leads.models import Lead, LeadHistory
 from leads.serializers import LeadSerializer, OrganizationUserField
+from leadsite.text import UNSTORABLE_MESSAGE, find_unstorable
 from organizations.models import Organization
 
 FORMATS = ("csv", "json", "jsonl")
@@ -40,6 +42,8 @@ MAX_JSON_OBJECT = 8 * 1024 * 1024
 # In CSV an empty cell is null, except for fields that have a default: there it means "not given".
 OMIT_WHEN_EMPTY = {"status", "isActive", "customFields"}
 CUSTOM = object()
+# What --upsert finds a lead by.
+UPSERT_KEYS = ("email", "id")
 
 
 class ImportFileError(Exception):
@@ -363,13 +367,14 @@ def parse_mappings(specs) -> dict:
 class ColumnMap:
     """Turns a row as read into the API's input: {"name": ..., "assignedTo": ..., "customFields": {...}}."""
 
-    def __init__(self, mapping: dict, extra_to_custom_fields: bool, text_values: bool):
+    def __init__(self, mapping: dict, extra_to_custom_fields: bool, text_values: bool, read_id: bool = False):
         writable, read_only = _field_names()
         self.fields = {_normalized(name): name for name in writable}
         self.read_only = {_normalized(name) for name in read_only}
         self.mapping = mapping
         self.extra_to_custom_fields = extra_to_custom_fields
         self.text_values = text_values  # CSV: every value is text and an empty cell means null
+        self.read_id = read_id  # --upsert id: the id column names the lead to update
         self.targets = {}
         self.unknown = {}  # column -> None, in the order first seen
 
@@ -380,6 +385,8 @@ class ColumnMap:
                 target = self.mapping[column.strip()]
             elif key in self.fields:
                 target = self.fields[key]
+            elif key == "id" and self.read_id:
+                target = "id"
             elif key in self.read_only:
                 target = None  # id, createdAt, ... of an export: not written by an import
             elif self.extra_to_custom_fields:
@@ -389,7 +396,7 @@ class ColumnMap:
             self.targets[column] = target
         return self.targets[column]
 
-    def check_header(self, header: list, upsert: bool):
+    def check_header(self, header: list, upsert: str | None):
         seen = {}
         for column in header:
             target = self.target(column)
@@ -399,6 +406,8 @@ class ColumnMap:
                 seen[target] = column
         if "name" not in seen and not upsert:
             raise ImportFileError("No column maps to name; use --map 'Your Column=name'.")
+        if upsert == "id" and "id" not in seen:
+            raise ImportFileError("--upsert id needs an id column (as export_leads writes it).")
 
     def apply(self, values: dict) -> dict:
         data, extras = {}, {}
@@ -406,6 +415,8 @@ class ColumnMap:
             target = self.target(column)
             if target is None:
                 continue
+            if self.text_values:
+                value = unquote_formula(value)
             if target is CUSTOM:
                 if not (self.text_values and value.strip() == ""):
                     extras[column] = value
@@ -501,7 +512,7 @@ def _email_key(data: dict):
 @dataclass
 class ImportOptions:
     batch_size: int = 5000
-    upsert: bool = False  # by email
+    upsert: str | None = None  # "email" or "id": update the lead found by it instead of creating one
     dry_run: bool = False
     atomic: bool = False  # one transaction: nothing is written if a row is skipped, unless allow_errors
     allow_errors: bool = False
@@ -531,24 +542,43 @@ class ImportResult:
 
 
 class ErrorReport:
-    """The rows that were skipped, as CSV: line, errors, then the row as it was in the file."""
+    """The rows that were skipped, as CSV: line, errors, then the row as it was in the file.
+
+    Written a batch at a time and flushed before that batch commits, so that the report lists
+    the bad rows of every committed batch even if the process is killed.
+    """
 
     def __init__(self, stream, header):
+        self.stream = stream
         self.writer = csv.writer(stream) if stream is not None else None
         if self.writer:
             self.writer.writerow(["line", "errors", *(header if header is not None else ["row"])])
+            stream.flush()
 
-    def add(self, row: SourceRow, messages: list[tuple]):
-        if self.writer:
+    def add(self, skipped: list):
+        """Write [(row, messages)] in line order."""
+        if not self.writer:
+            return
+        for row, messages in sorted(skipped, key=lambda item: item[0].line):
             text = " | ".join(f"{field}: {message}" if field else message for field, message, _ in messages)
             original = row.original if isinstance(row.original, list) else [row.original]
-            self.writer.writerow([row.line, text, *original])
+            self.writer.writerow([row.line, text, *(_inert(cell) for cell in original)])
+        self.stream.flush()
+
+
+def _inert(cell):
+    """A cell of the file as it was, with a `'` before a formula so that a spreadsheet does not run it.
+
+    The importer removes that quote again, so the report's rows import as the file's did.
+    """
+    return "'" + cell if isinstance(cell, str) and cell[:1] and cell[0] in FORMULA_START else cell
 
 
 class Importer:
-    def __init__(self, organization, options: ImportOptions, *, errors=None, progress=None):
+    def __init__(self, organization, options: ImportOptions, *, errors=None, progress=None, actor=None):
         self.organization = organization
         self.options = options
+        self.actor = actor  # the user the history names (the staff member of an admin import), or nobody
         self.errors_stream = errors
         self.progress = progress
         self.result = ImportResult()
@@ -561,7 +591,12 @@ class Importer:
         self.model_field_of = writable  # API name -> model field
 
     def run(self, source: InputFile) -> ImportResult:
-        self.columns = ColumnMap(self.options.mapping, self.options.extra_to_custom_fields, source.format == "csv")
+        self.columns = ColumnMap(
+            self.options.mapping,
+            self.options.extra_to_custom_fields,
+            text_values=source.format == "csv",
+            read_id=self.options.upsert == "id",
+        )
         if source.header is not None:
             self.columns.check_header(source.header, self.options.upsert)
         self.report = ErrorReport(self.errors_stream, source.header)
@@ -600,10 +635,7 @@ class Importer:
         skipped = []
         creates = {}  # email key (or a unique object) -> (lead, line)
         updates = {}  # lead pk -> [lead, changes]
-        mapped = [(row, self.columns.apply(row.values) if row.problem is None else None) for row in rows]
-        assignee_field = self.create_validator.fields["assignedTo"]
-        self.context["assignees"] = assignee_field.load(data.get("assignedTo") for _, data in mapped if data)
-        existing = self._existing_leads({_email_key(data) for _, data in mapped if data} - {None})
+        upsert_email = self.options.upsert == "email"
 
         def skip(row, messages):
             skipped.append((row, messages))
@@ -612,26 +644,43 @@ class Importer:
                 batch.reasons[(field_name, code)] += 1
                 batch.examples.setdefault((field_name, code), message)
 
-        for row, data in mapped:
-            if data is None:
-                skip(row, [(None, row.problem, row.code)])
-                continue
-            key = _email_key(data)
-            matches = existing.get(key, [])
-            pending = creates.get(key) if key else None
-            earlier = self.seen.get(key) if key else None
-            if self.options.upsert and key is None:
-                skip(row, [("email", "Required with --upsert email: it is how the lead is found.", "upsert_key")])
-                continue
-            if self.options.upsert and len(matches) > 1:
-                message = f"{len(matches)} leads of the organization have this email; merge them first."
-                skip(row, [("email", message, "ambiguous")])
-                continue
-            if not self.options.upsert and (matches or pending or earlier):
-                line = pending[1] if pending else earlier
-                message = f"Same email as line {line}." if line else "A lead with this email already exists."
-                skip(row, [("email", message, "duplicate")])
-                continue
+        mapped = []  # (row, data, id of the lead to update or None)
+        for row in rows:
+            data, lead_id, problems = self._read(row)
+            if problems:
+                skip(row, problems)
+            else:
+                mapped.append((row, data, lead_id))
+        assignee_field = self.create_validator.fields["assignedTo"]
+        self.context["assignees"] = assignee_field.load(data.get("assignedTo") for _, data, _ in mapped)
+        by_id = self._leads_by_id({lead_id for _, _, lead_id in mapped} - {None})
+        emails = {_email_key(data) for _, data, lead_id in mapped if lead_id is None}
+        existing = self._existing_leads(emails - {None})
+
+        for row, data, lead_id in mapped:
+            key, pending, earlier = None, None, None
+            if lead_id is not None:
+                matches = [by_id[lead_id]] if lead_id in by_id else []
+                if not matches:
+                    skip(row, [("id", "No lead with this id in the organization.", "not_found")])
+                    continue
+            else:
+                key = _email_key(data)
+                matches = existing.get(key, [])
+                pending = creates.get(key) if key else None
+                earlier = self.seen.get(key) if key else None
+                if upsert_email and key is None:
+                    skip(row, [("email", "Required with --upsert email: it is how the lead is found.", "upsert_key")])
+                    continue
+                if upsert_email and len(matches) > 1:
+                    message = f"{len(matches)} leads of the organization have this email; merge them first."
+                    skip(row, [("email", message, "ambiguous")])
+                    continue
+                if not upsert_email and (matches or pending or earlier):
+                    line = pending[1] if pending else earlier
+                    message = f"Same email as line {line}." if line else "A lead with this email already exists."
+                    skip(row, [("email", message, "duplicate")])
+                    continue
 
             lead = matches[0] if matches else pending[0] if pending else Lead() if earlier else None
             validator = self.create_validator if lead is None else self.update_validator
@@ -659,14 +708,44 @@ class Importer:
             else:
                 batch.unchanged += 1
 
-        if self.options.dry_run:
-            self.seen.update((key, line) for key, (_, line) in creates.items() if isinstance(key, str))
-        else:
-            self._write([lead for lead, _ in creates.values()], self._net_changes(updates.values()))
+        # The skipped rows are in the report before the batch commits: after a crash, the report
+        # lists the bad rows of every batch that was written (and perhaps of the one that was not).
+        with transaction.atomic():
+            if self.options.dry_run:
+                self.seen.update((key, line) for key, (_, line) in creates.items() if isinstance(key, str))
+            else:
+                self._write([lead for lead, _ in creates.values()], self._net_changes(updates.values()))
+            self.report.add(skipped)
         self.result.add(batch)
         self.result.committed_rows += len(rows)
-        for row, messages in skipped:
-            self.report.add(row, messages)
+
+    def _read(self, row: SourceRow):
+        """(the row as the API's input, the id of the lead it updates, []) or (None, None, [problems])."""
+        if row.problem is not None:
+            return None, None, [(None, row.problem, row.code)]
+        data = self.columns.apply(row.values)
+        unstorable = find_unstorable(data)
+        if unstorable is not None:
+            field_name = re.split(r"[.\[]", unstorable, maxsplit=1)[0] or None
+            return None, None, [(field_name, UNSTORABLE_MESSAGE, "invalid")]
+        if self.options.upsert != "id":
+            return data, None, []
+        lead_id = data.pop("id", None)
+        if lead_id is None or (isinstance(lead_id, str) and not lead_id.strip()):
+            return data, None, []  # no id: a new lead
+        try:
+            return data, uuid.UUID(str(lead_id).strip()), []
+        except ValueError:
+            return None, None, [("id", "Must be a lead id (UUID) or empty for a new lead.", "invalid")]
+
+    def _leads_by_id(self, ids) -> dict:
+        """The organization's leads with these ids, id -> lead; one query per 2,000."""
+        found = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 2000):
+            leads = Lead.objects.for_organization(self.organization).filter(pk__in=ids[start : start + 2000])
+            found.update((lead.pk, lead) for lead in leads)
+        return found
 
     def _existing_leads(self, keys) -> dict:
         """The organization's leads with these emails (case-insensitive), email -> [leads]; one query per 2,000."""
@@ -679,7 +758,7 @@ class Importer:
                 .filter(email_key__in=keys[start : start + 2000])
                 .order_by("created_at", "id")
             )
-            if not self.options.upsert:
+            if self.options.upsert != "email":
                 leads = leads.only("id", "email")
             for lead in leads:
                 found.setdefault(lead.email_key, []).append(lead)
@@ -695,8 +774,8 @@ class Importer:
                 net.append([lead, changes])
         return net
 
-    @transaction.atomic
     def _write(self, creates: list, updates: list):
+        """Write a batch; the caller holds the transaction."""
         now = timezone.now()
         insert_rows(Lead, creates, now=now)
         if updates:
@@ -704,12 +783,14 @@ class Importer:
             for lead, _ in updates:
                 lead.updated_at = now
             Lead.objects.bulk_update([lead for lead, _ in updates], [*changed_fields, "updated_at"], batch_size=1000)
-        created = Action.CREATED
+        created, updated, actor = Action.CREATED, Action.UPDATED, self.actor
         entries = [
-            history_entry(lead=lead, action=created, via="import", changes=created_changes(lead)) for lead in creates
+            history_entry(lead=lead, action=created, actor=actor, via="import", changes=created_changes(lead))
+            for lead in creates
         ]
         entries += [
-            history_entry(lead=lead, action=Action.UPDATED, via="import", changes=changes) for lead, changes in updates
+            history_entry(lead=lead, action=updated, actor=actor, via="import", changes=changes)
+            for lead, changes in updates
         ]
         write_history(entries, now=now)
 
@@ -747,7 +828,8 @@ def insert_rows(model, objects: list, *, now):
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
     adapt_json = connection.ops.adapt_json_value
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    # psycopg's own copy(): wrap_database_errors gives its errors Django's classes, as every other query's.
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         for obj in objects:
             values = [getattr(obj, attname) for attname, _ in columns]
             for index, (attname, is_json) in enumerate(columns):

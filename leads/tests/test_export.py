@@ -1,6 +1,9 @@
 import csv
 import io
 import json
+import os
+import shlex
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -167,3 +170,160 @@ class TestRoundTrip:
             "name": {"old": "Initech", "new": "Initrode"},
             "company": {"old": "Initech", "new": "Initrode"},
         }
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","x")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "\tcell",
+    "\rcell",
+    "'=already quoted",
+    "'plain quote",
+]
+
+
+@pytest.mark.django_db
+class TestFormulaInjection:
+    @pytest.fixture
+    def formula_leads(self, organization):
+        return [
+            LeadFactory(organization=organization, name=text, company=text, email=None, phone=None) for text in FORMULAS
+        ]
+
+    def test_csv_cells_that_a_spreadsheet_would_run_start_with_a_quote(self, organization, formula_leads):
+        rows = list(csv.DictReader(io.StringIO(export(organization))))
+
+        assert sorted(row["company"] for row in rows) == sorted(
+            [
+                '\'=HYPERLINK("http://evil.example","x")',
+                "'+1+cmd|' /C calc'!A0",
+                "'-2+3",
+                "'@SUM(1+1)",
+                "'\tcell",
+                "'\rcell",
+                "''=already quoted",
+                "'plain quote",
+            ]
+        )
+
+    def test_the_admin_csv_action_writes_the_same_cells(self, organization, formula_leads, client):
+        from organizations.tests.factories import UserFactory
+
+        staff = UserFactory(organization=organization, is_staff=True, role="admin")
+        client.force_login(staff)
+        ids = [str(lead.pk) for lead in formula_leads]
+        response = client.post("/admin/leads/lead/", {"action": "export_csv", "_selected_action": ids})
+
+        admin_rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+        command_rows = list(csv.DictReader(io.StringIO(export(organization))))
+        assert sorted(row["name"] for row in admin_rows) == sorted(row["name"] for row in command_rows)
+        assert all(not row["name"].startswith(tuple("=+-@\t\r")) for row in admin_rows)
+
+    def test_json_lines_keep_the_text_as_it_is(self, organization, formula_leads):
+        names = [json.loads(line)["name"] for line in export(organization, "--format", "jsonl").splitlines()]
+
+        assert sorted(names) == sorted(FORMULAS)
+
+    def test_csv_export_then_import_gives_back_the_exact_text(self, organization, formula_leads, tmp_path):
+        path = tmp_path / "leads.csv"
+        export(organization, "--output", str(path))
+        Lead.objects.all().delete()
+
+        out = import_file(path, organization)
+
+        assert f"{len(FORMULAS)} created" in out
+        stored = Lead.objects.for_organization(organization).values_list("name", "company")
+        # As through the API, leading and trailing whitespace (the tab, the CR) is trimmed.
+        assert sorted(stored) == sorted((text.strip(), text.strip()) for text in FORMULAS)
+
+
+def test_export_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`export_leads | head -4` on a real process: no BrokenPipeError, no "closed database"."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    db = tmp_path / "pipe.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "DJANGO_SETTINGS_MODULE": "leadsite.settings.dev"}
+    manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+    script = (
+        "from organizations.models import Organization; from leads.models import Lead; "
+        "o = Organization.objects.create(name='Pipe', slug='pipe'); "
+        "Lead.objects.bulk_create([Lead(organization=o, name=f'L{n}') for n in range(20000)])"
+    )
+    subprocess.run([*manage, "shell", "-v0", "-c", script], env=env, check=True)
+
+    pipeline = f"{shlex.join([*manage, 'export_leads', '--organization', 'pipe'])} | head -4"
+    done = subprocess.run(["bash", "-c", pipeline], env=env, capture_output=True, text=True, timeout=120)
+
+    assert len(done.stdout.splitlines()) == 4
+    assert done.stderr == ""
+
+
+@pytest.mark.django_db
+class TestRoundTripById:
+    @pytest.fixture
+    def awkward_leads(self, organization, user):
+        from leads import services
+
+        converted = LeadFactory(organization=organization, name="Converted", email="c@x.test", status="qualified")
+        services.lead_convert_to_customer(lead=converted, user=user)
+        return [
+            LeadFactory(organization=organization, name="No Email", email=None, score=1),
+            LeadFactory(organization=organization, name="Twin A", email="twin@x.test", score=2),
+            LeadFactory(organization=organization, name="Twin B", email="twin@x.test", score=3),
+            LeadFactory(organization=organization, name="=Formula", email="f@x.test", score=4),
+            converted,
+        ]
+
+    @pytest.mark.parametrize("format", ["csv", "jsonl"])
+    def test_an_unedited_export_imports_back_unchanged(self, organization, awkward_leads, tmp_path, format):
+        path = tmp_path / f"leads.{format}"
+        export(organization, "--output", str(path))
+        before = list(Lead.objects.for_organization(organization).order_by("id").values())
+        history = LeadHistory.objects.count()
+
+        dry = import_file(path, organization, "--upsert", "id", "--dry-run")
+        out = import_file(path, organization, "--upsert", "id")
+
+        assert "0 created, 0 updated, 5 unchanged, 0 skipped" in dry
+        assert "0 created, 0 updated, 5 unchanged, 0 skipped" in out
+        assert list(Lead.objects.for_organization(organization).order_by("id").values()) == before
+        assert LeadHistory.objects.count() == history
+
+    def test_edits_in_a_spreadsheet_are_applied_exactly(self, organization, awkward_leads, tmp_path):
+        no_email, twin_a, twin_b, formula, converted = awkward_leads
+        path = tmp_path / "leads.csv"
+        export(organization, "--output", str(path))
+        with open(path, newline="", encoding="utf-8") as stream:
+            rows = list(csv.DictReader(stream))
+        edits = {no_email.pk: {"score": "11"}, twin_b.pk: {"name": "Twin B2"}, converted.pk: {"notes": "kept"}}
+        for row in rows:
+            row.update(edits.get(uuid.UUID(row["id"]), {}))
+        with open(path, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        before = {lead.pk: lead for lead in Lead.objects.for_organization(organization)}
+
+        out = import_file(path, organization, "--upsert", "id")
+
+        assert "0 created, 3 updated, 2 unchanged, 0 skipped" in out
+        after = {lead.pk: lead for lead in Lead.objects.for_organization(organization)}
+        assert (after[no_email.pk].score, after[twin_b.pk].name, after[converted.pk].notes) == (11, "Twin B2", "kept")
+        assert after[formula.pk].name == "=Formula"
+        assert after[converted.pk].status == "converted"
+        assert after[converted.pk].converted_customer_id == before[converted.pk].converted_customer_id
+        changes = sorted(LeadHistory.objects.filter(action="updated").values_list("changes", flat=True), key=str)
+        assert changes == sorted(
+            [
+                {"score": {"old": 1, "new": 11}},
+                {"name": {"old": "Twin B", "new": "Twin B2"}},
+                {"notes": {"old": before[converted.pk].notes, "new": "kept"}},
+            ],
+            key=str,
+        )

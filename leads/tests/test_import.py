@@ -456,6 +456,123 @@ class TestDuplicatesAndUpsert:
 
 
 @pytest.mark.django_db
+class TestUpsertById:
+    def test_rows_update_the_lead_with_their_id_even_without_email_or_with_a_shared_one(self, tmp_path, organization):
+        no_email = LeadFactory(organization=organization, name="No Email", email=None, score=1)
+        twins = LeadFactory.create_batch(2, organization=organization, email="twin@x.test", score=2)
+        path = write(
+            tmp_path,
+            "leads.csv",
+            "id,name,email,score\n"
+            f"{no_email.pk},No Email,,10\n"
+            f"{twins[0].pk},Twin One,twin@x.test,20\n"
+            f"{twins[1].pk},Twin Two,TWIN@x.test,30\n",
+        )
+
+        code, out = run_import(path, organization, "--upsert", "id")
+
+        assert code == 0, out
+        assert "0 created, 3 updated, 0 unchanged, 0 skipped" in out
+        stored = {lead.pk: (lead.name, lead.email, lead.score) for lead in leads_of(organization)}
+        assert stored == {
+            no_email.pk: ("No Email", None, 10),
+            twins[0].pk: ("Twin One", "twin@x.test", 20),
+            twins[1].pk: ("Twin Two", "TWIN@x.test", 30),
+        }
+        entries = LeadHistory.objects.for_organization(organization).filter(action="updated", via="import")
+        assert entries.count() == 3
+
+    def test_an_unknown_id_or_another_organizations_id_is_that_rows_error(
+        self, tmp_path, organization, other_organization
+    ):
+        theirs = LeadFactory(organization=other_organization, name="Theirs", score=5)
+        mine = LeadFactory(organization=organization, name="Mine", score=5)
+        path = write(
+            tmp_path,
+            "leads.csv",
+            "id,name,score\n"
+            f"{theirs.pk},Hijacked,99\n"
+            "0190b6b0-0000-7000-8000-000000000000,Nobody,99\n"
+            "not-a-uuid,Broken,99\n"
+            f"{mine.pk},Mine,50\n"
+            ",Brand New,7\n",
+        )
+        errors = tmp_path / "errors.csv"
+
+        code, out = run_import(path, organization, "--upsert", "id", "--errors", str(errors))
+
+        assert code == 1
+        assert "1 created, 1 updated, 0 unchanged, 3 skipped" in out
+        assert [(row["line"], row["errors"]) for row in error_rows(errors)] == [
+            ("2", "id: No lead with this id in the organization."),
+            ("3", "id: No lead with this id in the organization."),
+            ("4", "id: Must be a lead id (UUID) or empty for a new lead."),
+        ]
+        theirs.refresh_from_db()
+        assert (theirs.name, theirs.score) == ("Theirs", 5)
+        assert sorted((lead.name, lead.score) for lead in leads_of(organization)) == [("Brand New", 7), ("Mine", 50)]
+
+    def test_a_file_without_an_id_column_is_refused(self, tmp_path, organization):
+        path = write(tmp_path, "leads.csv", "name,email\nA,a@x.test\n")
+
+        code, out = run_import(path, organization, "--upsert", "id")
+
+        assert code == 1 and "--upsert id needs an id column" in out
+
+    def test_json_lines_with_ids(self, tmp_path, organization):
+        lead = LeadFactory(organization=organization, name="Old")
+        path = write(tmp_path, "leads.jsonl", json.dumps({"id": str(lead.pk), "name": "New"}) + "\n")
+
+        code, out = run_import(path, organization, "--upsert", "id")
+
+        assert code == 0, out
+        lead.refresh_from_db()
+        assert lead.name == "New"
+
+
+@pytest.mark.django_db
+class TestUnstorableText:
+    def test_nul_in_a_csv_cell_or_custom_fields_is_that_rows_error_and_the_good_rows_are_imported(
+        self, tmp_path, organization
+    ):
+        path = write(
+            tmp_path,
+            "leads.csv",
+            "name,email,customFields\n"
+            "Good One,g1@x.test,\n"
+            'Bad Custom,b1@x.test,"{""a"": ""a\\u0000b""}"\n'
+            "Bad\x00Name,b2@x.test,\n"
+            "Good Two,g2@x.test,\n",
+        )
+        errors = tmp_path / "errors.csv"
+
+        code, out = run_import(path, organization, "--errors", str(errors), "--batch-size", "10")
+
+        assert code == 1
+        assert "2 created, 0 updated, 0 unchanged, 2 skipped" in out
+        message = "contains a character that cannot be stored (NUL or an unpaired surrogate)."
+        assert [(row["line"], row["errors"]) for row in error_rows(errors)] == [
+            ("3", f"customFields: {message}"),
+            ("4", f"name: {message}"),
+        ]
+        assert [lead.name for lead in leads_of(organization)] == ["Good One", "Good Two"]
+
+    def test_a_lone_surrogate_in_json_lines_is_that_rows_error(self, tmp_path, organization):
+        path = write(
+            tmp_path,
+            "leads.jsonl",
+            '{"name": "Good"}\n{"name": "Bad", "customFields": {"k": "\\udc80"}}\n{"name": "Bad \\ud800 name"}\n',
+        )
+        errors = tmp_path / "errors.csv"
+
+        code, out = run_import(path, organization, "--errors", str(errors))
+
+        assert code == 1
+        assert [row["line"] for row in error_rows(errors)] == ["2", "3"]
+        assert [lead.name for lead in leads_of(organization)] == ["Good"]
+
+
+@pytest.mark.django_db
 class TestDryRun:
     def test_dry_run_validates_everything_and_writes_nothing(self, tmp_path, organization):
         LeadFactory(organization=organization, email="old@x.test", score=1)

@@ -1,3 +1,6 @@
+import os
+import sys
+
 from django.core.management.base import BaseCommand, CommandError
 
 from leads.exporting import EXPORT_FORMATS, FILTER_OPTIONS, FilterError, filtered_leads, write_leads
@@ -7,7 +10,7 @@ from leads.importing import ImportFileError, organization_from_option
 class Command(BaseCommand):
     help = (
         "Export an organization's leads (the same filters as GET /leads) as CSV or JSON Lines, streamed to a file "
-        "or standard output. The output imports back with import_leads --upsert email."
+        "or standard output. The output imports back with import_leads --upsert id."
     )
 
     def add_arguments(self, parser):
@@ -36,12 +39,24 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
         if output == "-":
-            count = write_leads(leads, _StdoutText(self.stdout), format=format, chunk_size=options["chunk_size"])
+            try:
+                count = write_leads(leads, _StdoutText(self.stdout), format=format, chunk_size=options["chunk_size"])
+            except BrokenPipeError:
+                _reader_went_away()
+                return
         else:
             with open(output, "w", newline="", encoding="utf-8") as stream:
                 count = write_leads(leads, stream, format=format, chunk_size=options["chunk_size"])
         if options["verbosity"] > 0:
             self.stderr.write(f"Exported {count} leads ({format}).")
+
+
+def _reader_went_away():
+    """`export_leads | head`: the reader has all it wanted. End quietly, as the Python docs advise
+    (standard output pointed at /dev/null, so that the interpreter's last flush does not fail again)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 class _StdoutText:

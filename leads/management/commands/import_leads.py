@@ -1,11 +1,14 @@
 import os
+import shlex
 import stat
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError
 
 from leads.importing import (
     FORMATS,
+    UPSERT_KEYS,
     Importer,
     ImportFileError,
     ImportOptions,
@@ -14,6 +17,8 @@ from leads.importing import (
     organization_from_option,
     parse_mappings,
 )
+
+DEFAULT_BATCH_SIZE = ImportOptions.batch_size
 
 
 class Command(BaseCommand):
@@ -42,10 +47,16 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--upsert",
-            choices=["email"],
-            help="Update the lead with the same email (case-insensitive) instead of reporting a duplicate",
+            choices=UPSERT_KEYS,
+            help="email: update the lead with the same email (case-insensitive) instead of reporting a duplicate; "
+            "id: update the lead named by the id column (of an export), create rows without an id",
         )
-        parser.add_argument("--batch-size", type=int, default=5000, help="Rows per transaction (default 5000)")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Rows per transaction (default {DEFAULT_BATCH_SIZE})",
+        )
         parser.add_argument(
             "--atomic",
             action="store_true",
@@ -63,7 +74,7 @@ class Command(BaseCommand):
             organization = organization_from_option(options["organization"])
             import_options = ImportOptions(
                 batch_size=options["batch_size"],
-                upsert=options["upsert"] == "email",
+                upsert=options["upsert"],
                 dry_run=options["dry_run"],
                 atomic=options["atomic"],
                 allow_errors=options["allow_errors"],
@@ -85,7 +96,11 @@ class Command(BaseCommand):
                 try:
                     result = importer.run(source)
                 except KeyboardInterrupt:
-                    self._interrupted(importer, import_options)
+                    self._stopped("Interrupted", importer, options, returncode=130)
+                except (OperationalError, InterfaceError) as exc:
+                    if not _connection_lost(exc):
+                        raise
+                    self._stopped("Lost the database connection", importer, options, returncode=1)
         except (ImportFileError, OSError) as exc:
             raise CommandError(str(exc)) from None
 
@@ -101,17 +116,21 @@ class Command(BaseCommand):
         return _Unclosed(sys.stdin) if path == "-" else open(path, "rb")
 
     def _open_errors(self, path):
-        return open(path, "w", newline="", encoding="utf-8") if path else _Unclosed(None)
+        # backslashreplace: a skipped row may hold a lone surrogate, which UTF-8 cannot write.
+        if path:
+            return open(path, "w", newline="", encoding="utf-8", errors="backslashreplace")
+        return _Unclosed(None)
 
-    def _interrupted(self, importer, options):
+    def _stopped(self, what, importer, options, *, returncode):
+        """Ends the command in one line: what was kept, and how to complete the import."""
         result = importer.result
-        if options.atomic or options.dry_run:
-            raise CommandError(f"Interrupted at line {result.last_line}: nothing was written.", returncode=130)
+        if options["atomic"] or options["dry_run"]:
+            raise CommandError(f"{what} at line {result.last_line}: nothing was written.", returncode=returncode)
         raise CommandError(
-            f"Interrupted at line {result.last_line}. Kept whole batches only: the first {result.committed_rows} "
+            f"{what} at line {result.last_line}. Kept whole batches only: the first {result.committed_rows} "
             f"rows ({result.created} created, {result.updated} updated). "
-            "Run the same file again with --upsert email to complete it without duplicates.",
-            returncode=130,
+            f"To complete it without duplicates, run: {_rerun_command(options)}",
+            returncode=returncode,
         )
 
     def _summary(self, importer, result, source, options, cli):
@@ -131,6 +150,37 @@ class Command(BaseCommand):
             write(f"Ignored unknown columns {columns} (--map them or use --extra-to-custom-fields).")
         if result.skipped and cli["errors"]:
             write(f"Skipped rows with their line numbers and messages: {cli['errors']}")
+
+
+def _connection_lost(exc) -> bool:
+    """The connection went away (terminated, server shut down), as opposed to a query that failed.
+
+    Django reconnects behind the failed transaction, so the error itself tells: psycopg's errors
+    carry the SQLSTATE, of class 08 (connection exception) or 57P (shutdown), or none when the
+    client lost the socket. SQLite has no connection to lose.
+    """
+    cause = exc.__cause__
+    if not hasattr(cause, "sqlstate"):
+        return False
+    return cause.sqlstate is None or cause.sqlstate.startswith(("08", "57P"))
+
+
+def _rerun_command(options) -> str:
+    """This import's command line with --upsert (email unless it was id), so that it skips what is done."""
+    args = ["manage.py", "import_leads", options["file"], "--organization", options["organization"]]
+    for name in ("format", "encoding", "delimiter", "errors"):
+        if options[name] is not None:
+            args += [f"--{name}", options[name]]
+    if options["batch_size"] != DEFAULT_BATCH_SIZE:
+        args += ["--batch-size", str(options["batch_size"])]
+    for spec in options["map"]:
+        args += ["--map", spec]
+    if options["extra_to_custom_fields"]:
+        args.append("--extra-to-custom-fields")
+    args += ["--upsert", options["upsert"] or "email"]
+    if options["allow_errors"]:
+        args.append("--allow-errors")
+    return shlex.join(args)
 
 
 class _Unclosed:
