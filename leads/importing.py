@@ -20,12 +20,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.core.management.base import OutputWrapper
 from django.db import connection, transaction
 from django.db.models import JSONField, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
+from tqdm import tqdm
 
 from leads.exporting import FORMULA_START, unquote_formula
 from leads.history import Action, created_changes, field_changes, history_entry, record_history
@@ -82,6 +82,10 @@ class _CountingReader(io.RawIOBase):
         buffer[: len(data)] = data
         self.bytes_read += len(data)
         return len(data)
+
+    def tell(self):
+        # What io.BufferedReader.tell() starts from: it subtracts what it holds but has not given out.
+        return self.bytes_read
 
 
 @dataclass
@@ -301,10 +305,16 @@ class InputFile:
     header: list | None  # CSV only
     counter: _CountingReader
     size: int | None  # bytes, when known
+    buffered: io.BufferedReader | None = None
 
     @property
     def bytes_read(self):
         return self.counter.bytes_read
+
+    @property
+    def position(self) -> int:
+        """Bytes of the file taken by the readers so far (not what the buffer read ahead): the progress bar's base."""
+        return self.buffered.tell() if self.buffered is not None else self.counter.bytes_read
 
 
 def open_input(stream, *, name="", size=None, format=None, encoding=None, delimiter=None) -> InputFile:
@@ -331,7 +341,9 @@ def open_input(stream, *, name="", size=None, format=None, encoding=None, delimi
             delimiter = detect_delimiter(first_line)
         csv_rows = CsvRows(DecodedLines(buffered, encoding), delimiter)
         rows, header = iter(csv_rows), csv_rows.header
-    return InputFile(rows=rows, format=format, encoding=encoding, header=header, counter=counter, size=size)
+    return InputFile(
+        rows=rows, format=format, encoding=encoding, header=header, counter=counter, size=size, buffered=buffered
+    )
 
 
 # Mapping columns to fields --------------------------------------------------------------------
@@ -609,7 +621,7 @@ class Importer:
                     self.result.rolled_back = True
         finally:
             if self.progress:
-                self.progress.finish(self.result.rows)
+                self.progress.finish(self.result.rows, source.position)
         return self.result
 
     def _import_rows(self, source: InputFile):
@@ -619,7 +631,7 @@ class Importer:
             self.result.rows += 1
             self.result.last_line = row.line
             if self.progress:
-                self.progress.update(self.result.rows, source.bytes_read)
+                self.progress.update(self.result.rows, source.position, self.result.committed_rows)
             if len(batch) >= self.options.batch_size:
                 self._import_batch(batch)
                 batch = []
@@ -842,36 +854,42 @@ def insert_rows(model, objects: list, *, now):
 
 
 class Progress:
-    """One line on a terminal, redrawn with \\r: rows, rows/s and, when the size is known, % and ETA."""
+    """The command's progress bar (tqdm) on a terminal: rows, rows per second and, for a file, % and ETA.
+
+    Neutral colours (tqdm's own, not the command's red error style). The ETA appears once the first
+    batch is written: before that the rate would count reading and validating but no database
+    writes, and promise too much. Progress is measured in bytes the readers have taken, not in what
+    the read-ahead buffer holds, so a small file does not show 100% at once.
+    """
 
     def __init__(self, stream, total_bytes=None, interval=0.25):
-        self.stream, self.total, self.interval = stream, total_bytes, interval
-        self.started = self.drawn = time.monotonic()
+        self.total = total_bytes or None
+        stream = getattr(stream, "_out", stream)  # a command's OutputWrapper would colour and end every write
+        self.bar = tqdm(
+            total=self.total,
+            file=stream,
+            mininterval=interval,
+            bar_format=self._format(eta=False),
+            ncols=80,  # the line's own width: a terminal that reports none (0) would otherwise get an empty line
+            smoothing=0,  # the rate since the start, writes included: an ETA that holds
+        )
+        self.committed, self.started = 0, time.monotonic()
 
-    def update(self, rows, bytes_read, force=False):
-        now = time.monotonic()
-        if not force and now - self.drawn < self.interval:
-            return
-        self.drawn = now
-        elapsed = max(now - self.started, 1e-6)
-        text = f"{rows:,} rows  {rows / elapsed:,.0f} rows/s"
-        if self.total and bytes_read:
-            done = min(bytes_read / self.total, 1.0)
-            text += f"  {done:.0%}  ETA {_duration(elapsed * (1 - done) / done)}"
-        self._write(f"\r{text:<70}")
+    def _format(self, eta: bool) -> str:
+        if not self.total:
+            return "{desc}"
+        return "{percentage:3.0f}%|{bar:20}| {desc}" + ("  ETA {remaining}" if eta else "")
 
-    def finish(self, rows):
-        self.update(rows, self.total, force=True)
-        self._write("\n")
+    def update(self, rows, position, committed=0, force=False):
+        if committed and not self.committed:
+            self.committed = committed
+            self.bar.bar_format = self._format(eta=True)
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        self.bar.set_description_str(f"{rows:,} rows  {rows / elapsed:,.0f} rows/s", refresh=False)
+        self.bar.update((position or 0) - self.bar.n if self.total else 0)
+        if force:
+            self.bar.refresh()
 
-    def _write(self, text):
-        if isinstance(self.stream, OutputWrapper):
-            self.stream.write(text, ending="")  # a command's stderr would end every write with a newline
-        else:
-            self.stream.write(text)
-        self.stream.flush()
-
-
-def _duration(seconds: float) -> str:
-    minutes, seconds = divmod(int(seconds), 60)
-    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+    def finish(self, rows, position=None):
+        self.update(rows, self.total if position is None else position, self.committed or rows, force=True)
+        self.bar.close()

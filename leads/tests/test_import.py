@@ -768,10 +768,47 @@ def test_a_progress_bar_on_a_terminal_unless_quiet(tmp_path, organization, args,
     )
 
     if shown:
-        assert terminal.getvalue().startswith("\r10 rows ")
-        assert "rows/s  100%  ETA 0s" in terminal.getvalue() and terminal.getvalue().endswith("\n")
+        last = terminal.getvalue().rstrip("\n").split("\r")[-1]
+        assert last.startswith("100%|") and "| 10 rows " in last and " rows/s  ETA 00:00" in last
+        assert "\x1b" not in terminal.getvalue()  # neutral colours: no escape codes (the command's stderr is red)
     else:
         assert terminal.getvalue() == ""
+
+
+def test_the_progress_shows_rows_per_second_and_an_eta_only_once_a_batch_is_written():
+    terminal = FakeTerminal()
+    progress = importing.Progress(terminal, total_bytes=1_000_000, interval=0)
+
+    progress.update(4000, 200_000, committed=0, force=True)
+    before_first_batch = terminal.getvalue().split("\r")[-1]
+    progress.update(6000, 300_000, committed=5000, force=True)
+    after_first_batch = terminal.getvalue().split("\r")[-1]
+
+    assert before_first_batch.startswith(" 20%|") and "4,000 rows" in before_first_batch
+    assert "rows/s" in before_first_batch and "ETA" not in before_first_batch
+    assert after_first_batch.startswith(" 30%|") and "6,000 rows" in after_first_batch
+    assert "ETA 00:" in after_first_batch
+
+
+@pytest.mark.django_db
+def test_the_progress_counts_what_the_rows_took_not_what_the_buffer_read_ahead(tmp_path, organization):
+    """A 20,000-row file fits the read-ahead buffer: the bar must not show 100% from the first row on."""
+    path = write(tmp_path, "leads.csv", "name\n" + "".join(f"Lead {n}\n" for n in range(20000)))
+    seen = []
+
+    class Recorder:
+        def update(self, rows, position, committed=0):
+            if rows in (1, 10000):
+                seen.append(position / path.stat().st_size)
+
+        def finish(self, rows, position):
+            seen.append(position / path.stat().st_size)
+
+    with open(path, "rb") as stream:
+        source = importing.open_input(stream, name=path.name, size=path.stat().st_size)
+        importing.Importer(organization, importing.ImportOptions(dry_run=True), progress=Recorder()).run(source)
+
+    assert seen[0] < 0.01 and 0.45 < seen[1] < 0.55 and seen[2] == 1.0
 
 
 @pytest.mark.django_db
