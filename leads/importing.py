@@ -9,6 +9,7 @@ emails it would have created so that it can report duplicates).
 """
 
 import codecs
+import copy
 import csv
 import io
 import json
@@ -362,6 +363,11 @@ def _field_names():
     return writable, read_only
 
 
+def lead_field_names() -> list[str]:
+    """The lead fields an import writes (the API's names)."""
+    return list(_field_names()[0])
+
+
 def parse_mappings(specs) -> dict:
     """["Company Name=company", ...] -> {"Company Name": "company"}."""
     writable = {_normalized(name): name for name in _field_names()[0]}
@@ -395,6 +401,8 @@ class ColumnMap:
             key = _normalized(column)
             if column.strip() in self.mapping:
                 target = self.mapping[column.strip()]
+                if target == "id" and not self.read_id:
+                    target = None
             elif key in self.fields:
                 target = self.fields[key]
             elif key == "id" and self.read_id:
@@ -528,8 +536,10 @@ class ImportOptions:
     dry_run: bool = False
     atomic: bool = False  # one transaction: nothing is written if a row is skipped, unless allow_errors
     allow_errors: bool = False
-    mapping: dict = field(default_factory=dict)
+    mapping: dict = field(default_factory=dict)  # column -> field name, None to ignore it, CUSTOM for customFields
     extra_to_custom_fields: bool = False
+    default_assignee: str | None = None  # user id or email for new leads whose row names no assignee
+    preview_rows: int = 0  # keep this many rows as they would be saved (ImportResult.preview)
 
 
 @dataclass
@@ -544,6 +554,7 @@ class ImportResult:
     last_line: int = 0
     reasons: Counter = field(default_factory=Counter)  # (field, code) -> rows
     examples: dict = field(default_factory=dict)  # (field, code) -> first message
+    preview: list = field(default_factory=list)  # [(line, "create" | "update" | "unchanged", lead)]
 
     def add(self, other: "ImportResult"):
         for name in ("created", "updated", "unchanged", "skipped"):
@@ -664,7 +675,9 @@ class Importer:
             else:
                 mapped.append((row, data, lead_id))
         assignee_field = self.create_validator.fields["assignedTo"]
-        self.context["assignees"] = assignee_field.load(data.get("assignedTo") for _, data, _ in mapped)
+        default_assignee = self.options.default_assignee
+        assignees = [data.get("assignedTo") for _, data, _ in mapped] + [default_assignee]
+        self.context["assignees"] = assignee_field.load(assignees)
         by_id = self._leads_by_id({lead_id for _, _, lead_id in mapped} - {None})
         emails = {_email_key(data) for _, data, lead_id in mapped if lead_id is None}
         existing = self._existing_leads(emails - {None})
@@ -695,6 +708,8 @@ class Importer:
                     continue
 
             lead = matches[0] if matches else pending[0] if pending else Lead() if earlier else None
+            if lead is None and default_assignee and data.get("assignedTo") in (None, ""):
+                data = {**data, "assignedTo": default_assignee}
             validator = self.create_validator if lead is None else self.update_validator
             validator.instance = lead
             try:
@@ -707,10 +722,12 @@ class Importer:
                 lead = Lead(organization=self.organization, **validated)
                 creates[key or object()] = (lead, row.line)
                 batch.created += 1
+                self._keep_for_preview(row, "create", lead)
                 continue
             changes = field_changes(lead, validated)
             for name, value in validated.items():
                 setattr(lead, name, value)
+            self._keep_for_preview(row, "update" if changes else "unchanged", lead)
             if matches and changes:
                 entry = updates.setdefault(lead.pk, [lead, {}])
                 for name, change in changes.items():
@@ -730,6 +747,10 @@ class Importer:
             self.report.add(skipped)
         self.result.add(batch)
         self.result.committed_rows += len(rows)
+
+    def _keep_for_preview(self, row, action, lead):
+        if len(self.result.preview) < self.options.preview_rows:
+            self.result.preview.append((row.line, action, copy.copy(lead)))
 
     def _read(self, row: SourceRow):
         """(the row as the API's input, the id of the lead it updates, []) or (None, None, [problems])."""
