@@ -487,3 +487,6 @@ def _csv_lines(queryset):
     writer = csv.writer(_Echo())
     for row in csv_rows(queryset.order_by("created_at", "id")):
         yield writer.writerow(row)
+
+
+from leads import import_admin  # noqa: E402, F401  registers Leads → Import

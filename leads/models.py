@@ -164,3 +164,69 @@ class LeadHistory(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.lead_id}"
+
+
+class LeadImport(models.Model):
+    """A file uploaded through the admin to be imported, and how its import went.
+
+    The file is kept in the database (not on a disk), so that the task worker on another machine
+    reads it too. What an import does is leads.importing's; this row holds its options and results.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded: map the columns"
+        PREVIEWED = "previewed", "Previewed: ready to run"
+        QUEUED = "queued", "Waiting for the task worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField()
+    format = models.CharField(max_length=10)
+    encoding = models.CharField(max_length=30)
+    header = models.JSONField(default=list, blank=True)  # CSV's columns, or the keys of a JSON file's first rows
+    samples = models.JSONField(default=dict, blank=True)  # column -> its first values, for the mapping form
+    # Options, as import_leads takes them. mapping: column -> field name, "" to ignore, "customFields" for extras.
+    mapping = models.JSONField(default=dict, blank=True)
+    upsert = models.CharField(max_length=10, blank=True, default="")  # "", "email" or "id"
+    extra_to_custom_fields = models.BooleanField(default=False)
+    default_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UPLOADED)
+    # The dry run: the first rows as they would be saved, and counts of what it found.
+    preview = models.JSONField(default=dict, blank=True)
+    # Progress and results (ImportResult's counters).
+    rows = models.PositiveIntegerField(default=0)
+    position = models.PositiveBigIntegerField(default=0)  # bytes of the file read
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    reasons = models.JSONField(default=list, blank=True)  # [{"field", "message", "rows"}], most frequent first
+    error_report = models.TextField(blank=True, default="")  # CSV, as import_leads --errors writes it
+    failure = models.TextField(blank=True, default="")
+    task_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrganizationScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="leadimport_org_created_idx")]
+
+    def __str__(self):
+        return f"Import of {self.file_name}"
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.position * 100 // self.size) if self.size else 100

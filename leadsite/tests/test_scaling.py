@@ -52,6 +52,7 @@ def test_the_organization_scoped_models_are_the_documented_ones():
         "organizations_user",
         "leads_lead",
         "leads_leadhistory",
+        "leads_leadimport",
         "customers_customer",
         "idempotency_idempotencykey",
         "events_event",

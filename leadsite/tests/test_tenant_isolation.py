@@ -25,7 +25,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from conftest import client_for
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
-from leads.models import Lead, LeadStatus
+from leads.models import Lead, LeadImport, LeadStatus
 from leads.tests.factories import LeadFactory
 from organizations.models import Organization, User
 from organizations.tests.factories import OrganizationFactory, UserFactory
@@ -329,6 +329,7 @@ def a_object_of(model, world):
         OutstandingToken: a_token,
         BlacklistedToken: BlacklistedToken.objects.get_or_create(token=a_token)[0],
         Group: Group.objects.get_or_create(name="Alpha Secret Group")[0],
+        LeadImport: a_lead_import(world),
         DBTaskResult: DBTaskResult.objects.create(
             args_kwargs={"args": [str(world["a_lead"].pk)], "kwargs": {}},
             task_path="leads.tasks.alpha_secret_task",
@@ -341,8 +342,28 @@ def a_object_of(model, world):
     return objects[model]
 
 
+def a_lead_import(world):
+    """A's import of a file, finished, with an error report: the admin's import pages must not show it to B."""
+    content = b"name,email\nAlpha Secret Imported,imported@alpha.example\n,bad@alpha.example\n"
+    return LeadImport.objects.create(
+        organization=world["a"],
+        created_by=world["a_admin"],
+        file_name="Alpha Secret leads.csv",
+        content=content,
+        size=len(content),
+        format="csv",
+        encoding="utf-8",
+        header=["name", "email"],
+        mapping={"name": "name", "email": "email"},
+        status=LeadImport.Status.DONE,
+        error_report="line,errors,name,email\n3,name: This field may not be null.,,bad@alpha.example\n",
+        skipped=1,
+    )
+
+
 def test_admin_routes_are_found():
-    assert {model for _, model in ADMIN_ROUTES} >= {Lead, Customer, User, Organization}
+    assert {model for _, model in ADMIN_ROUTES} >= {Lead, Customer, User, Organization, LeadImport}
+    assert "admin/leads/leadimport/<path:object_id>/errors.csv" in {route for route, _ in ADMIN_ROUTES}
 
 
 @pytest.mark.parametrize(("route", "model"), ADMIN_ROUTES, ids=[route for route, _ in ADMIN_ROUTES])
@@ -410,6 +431,7 @@ def test_dashboard_shows_own_organization_only(world):
 
 
 def test_admin_changelists_show_nothing_of_another_organization(world):
+    a_lead_import(world)
     staff = Client()
     staff.force_login(world["b_admin"])
     markers = a_markers(world)
