@@ -208,7 +208,7 @@ def reps_table_rows(reps):
                 *(
                     value
                     for key in ("open", "contacted", "qualified", "converted")
-                    for value in (rep[key]["url"], rep[key]["count"])
+                    for value in (rep[key]["url"], f"{rep[key]['count']:,}")
                 ),
                 rep["rate"]["url"],
                 "—" if rep["rate"]["value"] is None else f"{rep['rate']['value']}%",
