@@ -1,5 +1,4 @@
 from django.db.models import Prefetch
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 
@@ -9,6 +8,7 @@ from customers.models import Customer
 from customers.serializers import CustomerWithLeadsSerializer
 from leads.models import Lead
 from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin, SortBackend
+from leadsite.filters import FilterWhenAskedBackend
 from organizations.scoping import OrganizationScopedViewSetMixin
 
 ERRORS = {
@@ -54,7 +54,7 @@ class CustomerViewSet(
     queryset = Customer.objects.all()
     serializer_class = CustomerWithLeadsSerializer
     pagination_class = PageLimitPagination
-    filter_backends = [DjangoFilterBackend, SortBackend]
+    filter_backends = [FilterWhenAskedBackend, SortBackend]
     filterset_class = CustomerFilter
     sort_fields = SORTABLE_FIELDS
     default_sort_field, default_sort_order = "createdAt", "desc"

@@ -2,7 +2,6 @@ import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -29,7 +28,15 @@ from leads.serializers import (
     ReassignSerializer,
     ScoringStatsSerializer,
 )
-from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin, SortBackend, parse_positive_int
+from leadsite.api import (
+    ErrorSerializer,
+    FastRepresentationMixin,
+    PageLimitPagination,
+    PartialPutMixin,
+    SortBackend,
+    parse_positive_int,
+)
+from leadsite.filters import FilterWhenAskedBackend
 from organizations.models import User
 from organizations.permissions import role_allows
 from organizations.scoping import OrganizationScopedViewSetMixin
@@ -80,7 +87,7 @@ class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.Mode
     queryset = Lead.objects.all()
     serializer_class = LeadSerializer
     pagination_class = PageLimitPagination
-    filter_backends = [DjangoFilterBackend, SortBackend]
+    filter_backends = [FilterWhenAskedBackend, SortBackend]
     filterset_class = LeadFilter
     sort_fields = SORTABLE_FIELDS
     default_sort_field, default_sort_order = "createdAt", "desc"
@@ -94,6 +101,9 @@ class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.Mode
         if self.detail:
             return queryset
         return super().filter_queryset(queryset)
+
+    def list(self, request, *args, **kwargs):
+        return self._paginated(self.filter_queryset(self.get_queryset()), LeadSerializer)
 
     @idempotent
     def create(self, request, *args, **kwargs):
@@ -189,7 +199,7 @@ class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.Mode
         except ValueError:
             raise Http404 from None
         leads = self.filter_queryset(self.get_queryset()).filter(assigned_to_id=assignee_id)
-        page = self.paginate_queryset(leads)
+        page = self.paginate_queryset(LeadByAssigneeSerializer.rows(leads, also=self.sort_fields.values()))
         if not page:
             # Leads are only ever assigned to members of their organization, so the assignee
             # needs a lookup (for the 404) only when there are none: one query less per page.
@@ -237,6 +247,8 @@ class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.Mode
         return Response(ReassignResponseSerializer({"reassigned": moved}).data)
 
     def _paginated(self, queryset, serializer_class):
+        if issubclass(serializer_class, FastRepresentationMixin):  # with every column a cursor can sort by
+            queryset = serializer_class.rows(queryset, also=self.sort_fields.values())
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)
 

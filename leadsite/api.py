@@ -48,7 +48,10 @@ class FastRepresentationMixin:
             return super().to_representation(instance)
         steps = self.__dict__.get("_fast_steps")
         if steps is None:
-            steps = self._fast_steps = [self._fast_step(field) for field in self._readable_fields]
+            steps = self._fast_steps = [
+                (name, None if column is None else attrgetter(column), convert)
+                for name, column, convert in map(self._fast_step, self._readable_fields)
+            ]
         ret = {}
         for name, getter, convert in steps:
             if getter is not None:
@@ -63,8 +66,25 @@ class FastRepresentationMixin:
             ret[name] = None if check_for_none is None else convert.to_representation(attribute)
         return ret
 
+    @classmethod
+    def rows(cls, queryset, also=()):
+        """The queryset as named tuples of the columns this serializer reads (and `also`), when it reads
+        only plain columns; else the queryset as it is.
+
+        Django then builds no model instance per row (about half the cost of a 100-row page), and
+        the fast path above reads the tuples' attributes as it reads a model's.
+        """
+        columns = cls.__dict__.get("_row_columns")
+        if columns is None:
+            serializer = cls()
+            columns = [serializer._fast_step(field)[1] for field in serializer._readable_fields]
+            cls._row_columns = columns = () if None in columns else tuple(columns)
+        if not columns:
+            return queryset
+        return queryset.values_list(*dict.fromkeys([*columns, *also]), named=True)
+
     def _fast_step(self, field):
-        """(name, getter, convert) for a plain column, else (name, None, field) for DRF's path."""
+        """(name, column, convert) for a plain column, else (name, None, field) for DRF's path."""
         slow = (field.field_name, None, field)
         if len(field.source_attrs) != 1 or isinstance(field, serializers.BaseSerializer):
             return slow
@@ -74,12 +94,15 @@ class FastRepresentationMixin:
             return slow
         if not column.concrete or (column.is_relation and not column.many_to_one):
             return slow
-        read = attrgetter(column.attname)
         if isinstance(field, relations.PrimaryKeyRelatedField) and column.is_relation:
-            return field.field_name, read, field.pk_field.to_representation if field.pk_field else (lambda pk: pk)
+            return field.field_name, column.attname, field.pk_field.to_representation if field.pk_field else _same
         if isinstance(field, relations.RelatedField) or field.source_attrs[0] != column.attname:
             return slow  # a related object itself, or some other relation field
-        return field.field_name, read, field.to_representation
+        return field.field_name, column.attname, field.to_representation
+
+
+def _same(value):
+    return value
 
 
 class PartialPutMixin:
@@ -154,20 +177,45 @@ def parse_positive_int(params, name, default, maximum=None):
     return value
 
 
+# The planner's row estimate can be this many times too high (searches are the roughest); below
+# exact_up_to times this, the rows are counted.
+ESTIMATE_MARGIN = 10
+
+
 def count_rows(queryset, exact_up_to):
     """(total, is_estimate): exact up to `exact_up_to` rows, above it PostgreSQL's planner estimate.
 
-    Counting 800,000 rows exactly costs far more than fetching a page of them, so a big set
-    gets the estimate the planner already keeps (one EXPLAIN, no scan). Other databases count.
+    Counting 800,000 rows exactly costs far more than fetching a page of them, and even a count
+    capped at 10,001 rows costs ~2.5 ms. On PostgreSQL one query asks the planner first (an
+    EXPLAIN inside the `planner_row_estimate` function, no scan) and counts, capped, only when the
+    estimate says the list can be small. Other databases count.
     """
     queryset = queryset.order_by()
-    capped = queryset[: exact_up_to + 1].count()
-    if capped <= exact_up_to:
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        capped = queryset[: exact_up_to + 1].count()
+        return (capped, False) if capped <= exact_up_to else (queryset.count(), False)
+    estimate, capped = _estimate_then_count(queryset, connection, exact_up_to)
+    if capped is not None and capped <= exact_up_to:
         return capped, False
-    if connections[queryset.db].vendor != "postgresql":
-        return queryset.count(), False
-    plan = json.loads(queryset.explain(format="json"))
-    return max(capped, int(plan[0]["Plan"]["Plan Rows"])), True
+    return max(capped or 0, estimate, exact_up_to + 1), True
+
+
+def _estimate_then_count(queryset, connection, exact_up_to):
+    """(planner estimate, count capped at exact_up_to + 1 or None when the estimate is big), in one query.
+
+    The capped count is a CASE branch's subquery: PostgreSQL runs it only when that branch is taken.
+    """
+    listed = connection.ops.compose_sql(*queryset.values("pk").query.sql_with_params())
+    capped_sql, capped_params = queryset.values("pk")[: exact_up_to + 1].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT estimate, CASE WHEN estimate > %s THEN NULL "
+            f"ELSE (SELECT count(*) FROM ({capped_sql}) capped) END "
+            "FROM planner_row_estimate(%s) AS estimate",
+            [exact_up_to * ESTIMATE_MARGIN, *capped_params, listed],
+        )
+        return cursor.fetchone()
 
 
 class Keyset:
@@ -183,10 +231,13 @@ class Keyset:
         self.pk_field = queryset.model._meta.pk
 
     def encode(self, row):
+        """The cursor after `row`: a model instance or a named tuple of its columns."""
         value = getattr(row, self.field)
         if isinstance(value, datetime):
             value = value.isoformat()  # full precision: the API shows milliseconds only
-        payload = json.dumps([self.name, self.order, value, str(row.pk)], separators=(",", ":"))
+        payload = json.dumps(
+            [self.name, self.order, value, str(getattr(row, self.pk_field.attname))], separators=(",", ":")
+        )
         return urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
     def decode(self, cursor):

@@ -1,4 +1,3 @@
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -8,6 +7,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend
+from leadsite.filters import FilterWhenAskedBackend
 from leadsite.throttling import (
     CountFailedAttemptsMixin,
     LoginAccountIPThrottle,
@@ -180,7 +180,7 @@ class UserViewSet(
     queryset = User.objects.all()
     serializer_class = UserSerializer
     pagination_class = PageLimitPagination
-    filter_backends = [DjangoFilterBackend, SortBackend]
+    filter_backends = [FilterWhenAskedBackend, SortBackend]
     filterset_class = UserFilter
     sort_fields = {"name": "name", "email": "email", "role": "role", "createdAt": "date_joined"}
     default_sort_field, default_sort_order = "name", "asc"

@@ -91,10 +91,10 @@ def test_cursor_page_reaching_the_null_values_adds_one_query(api, leads, django_
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("limit", PAGE_SIZES)
-def test_a_big_list_estimates_its_total_with_one_more_query(api, leads, django_assert_num_queries, monkeypatch, limit):
+def test_a_big_list_estimates_its_total_in_the_same_query(api, leads, django_assert_num_queries, monkeypatch, limit):
     monkeypatch.setattr(PageLimitPagination, "exact_count_up_to", 10)
-    # authentication, capped count, EXPLAIN for the estimate, page
-    with django_assert_num_queries(4):
+    # authentication, planner estimate with the capped count, page
+    with django_assert_num_queries(3):
         body = api.get(f"/leads?limit={limit}").json()
     assert body["totalIsEstimate"] is True
     assert len(body["data"]) == limit

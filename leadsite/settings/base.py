@@ -144,7 +144,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["organizations.permissions.RolePermission"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["leadsite.filters.FilterWhenAskedBackend"],
     "DEFAULT_SCHEMA_CLASS": "leadsite.schema.AutoSchema",
     "EXCEPTION_HANDLER": "leadsite.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
