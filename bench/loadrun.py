@@ -88,6 +88,7 @@ def main():
     parser.add_argument("--duration", type=int, default=30, help="seconds per run (default 30)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--verbose", action="store_true", help="print wrk's own output too")
+    parser.add_argument("--only", default="mixed,list,bare", help="runs: mixed,list,bare (default all three)")
     args = parser.parse_args()
 
     user = admin()
@@ -98,11 +99,13 @@ def main():
     workers = os.cpu_count()
     server = start_gunicorn(workers)
     try:
-        runs = [
-            ("mixed read/write (bench/wrk/mixed.lua)", "/", str(ROOT / "bench/wrk/mixed.lua"), [ids_file.name]),
-            ("GET /leads?limit=20", "/leads?limit=20", None, []),
-            ("bare Django view, same JSON: /bench/bare-leads?limit=20", "/bench/bare-leads?limit=20", None, []),
-        ]
+        mixed = str(ROOT / "bench/wrk/mixed.lua")
+        runs = {
+            "mixed": ("mixed read/write (bench/wrk/mixed.lua)", "/", mixed, [ids_file.name]),
+            "list": ("GET /leads?limit=20", "/leads?limit=20", None, []),
+            "bare": ("bare Django view, same JSON: /bench/bare-leads?limit=20", "/bench/bare-leads?limit=20", None, []),
+        }
+        runs = [runs[name] for name in args.only.split(",")]
         print(f"gunicorn {workers} workers, wrk -t2 -c{args.connections} -d{args.duration}s\n")
         print("| run | requests/s | p50 | p99 | non-2xx |")
         print("|---|---|---|---|---|")
