@@ -80,16 +80,18 @@ class CustomerAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.Mo
         if change:
             data = {name: form.cleaned_data[name] for name in form.changed_data}
             if data:
-                services.customer_update(customer=Customer.objects.get(pk=obj.pk), user=request.user, data=data)
+                customer = Customer.objects.get(pk=obj.pk)
+                services.customer_update(customer=customer, user=request.user, data=data, via=VIA)
             return
         saved = services.customer_create(
             organization_id=obj.organization_id,
             company_name=obj.company_name,
             contact_email=obj.contact_email,
             contact_phone=obj.contact_phone,
+            status=obj.status,
+            user=request.user,
+            via=VIA,
         )
-        if obj.status != saved.status:
-            saved = services.customer_update(customer=saved, user=request.user, data={"status": obj.status})
         obj.pk, obj.customer_number = saved.pk, saved.customer_number
         obj.created_at, obj.updated_at = saved.created_at, saved.updated_at
         obj._state.adding, obj._state.db = False, saved._state.db

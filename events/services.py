@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from events.models import Event
+from events.payloads import customer_payload, lead_payload
 
 
 def new_event(event_type: str, *, organization_id, actor=None, via: str = Event.Via.API, data: dict) -> Event:
@@ -15,6 +16,24 @@ def new_event(event_type: str, *, organization_id, actor=None, via: str = Event.
         actor_id=getattr(actor, "pk", None),
         actor_via=via,
         data=data,
+    )
+
+
+def lead_event(event_type: str, *, lead, user, via: str, **data) -> Event:
+    """An unsaved event about a lead: `data` is the lead as the API shows it, plus the keyword arguments."""
+    return new_event(
+        event_type, organization_id=lead.organization_id, actor=user, via=via, data={"lead": lead_payload(lead), **data}
+    )
+
+
+def customer_event(event_type: str, *, customer, user, via: str, **data) -> Event:
+    """An unsaved event about a customer: `data` is the customer as the API shows it, plus the keyword arguments."""
+    return new_event(
+        event_type,
+        organization_id=customer.organization_id,
+        actor=user,
+        via=via,
+        data={"customer": customer_payload(customer), **data},
     )
 
 

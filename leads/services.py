@@ -1,7 +1,8 @@
 """Writes to leads. Views, the admin and the importer all call these; none writes leads itself.
 
-Every write records the lead's history in the same transaction, in one INSERT: `user` is who
-did it and `via` where it came from ("api", "admin", "import").
+Every write records the lead's history and its events (what other systems hear, events/) in the
+same transaction, one INSERT each, from the same values: `user` is who did it and `via` where it
+came from ("api", "admin", "import").
 """
 
 from django.db import connection, transaction
@@ -9,7 +10,10 @@ from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
 from customers.models import Customer
-from customers.services import customer_attach_contact, customer_create
+from customers.services import customer_attach_contact, customer_insert
+from events.models import Event
+from events.payloads import customer_payload
+from events.services import customer_event, lead_event, record_events
 from leads import selectors
 from leads.history import Action, created_changes, field_changes, history_entry, lead_snapshot, record_history
 from leads.models import Lead, LeadHistory, LeadStatus
@@ -49,6 +53,7 @@ def lead_create(*, organization, user, data: dict, allow_duplicate: bool = False
     record_history(
         [history_entry(lead=lead, action=Action.CREATED, actor=user, via=via, changes=created_changes(lead))]
     )
+    record_events([lead_event(Event.Type.LEAD_CREATED, lead=lead, user=user, via=via)])
     return lead
 
 
@@ -64,6 +69,7 @@ def lead_update(*, lead: Lead, user, data: dict, via: str = "api") -> Lead:
     lead.save(update_fields=[*data.keys(), "updated_at"])
     if changes:
         record_history([history_entry(lead=lead, action=Action.UPDATED, actor=user, via=via, changes=changes)])
+        record_events([lead_event(Event.Type.LEAD_UPDATED, lead=lead, user=user, via=via, changes=changes)])
     return lead
 
 
@@ -77,6 +83,7 @@ def lead_delete(*, lead: Lead, user, force: bool = False, via: str = "api") -> N
         )
     changes = {name: {"old": value, "new": None} for name, value in lead_snapshot(lead).items()}
     record_history([history_entry(lead=lead, action=Action.DELETED, actor=user, via=via, changes=changes)])
+    record_events([lead_event(Event.Type.LEAD_DELETED, lead=lead, user=user, via=via)])
     lead.delete()
 
 
@@ -99,16 +106,24 @@ def lead_convert_to_customer(*, lead: Lead, user, customer: Customer | None = No
     """
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     _refuse_conversion(lead)
-    if customer is None:
-        customer = customer_create(
+    is_new = customer is None
+    if is_new:
+        customer = customer_insert(
             organization_id=lead.organization_id,
             company_name=lead.company or lead.name,
             contact_email=lead.email,
             contact_phone=lead.phone,
         )
+        # Recorded with the conversion's own event, in one INSERT.
+        events = [customer_event(Event.Type.CUSTOMER_CREATED, customer=customer, user=user, via=via)]
     else:
-        customer = customer_attach_contact(
-            customer=customer, organization_id=lead.organization_id, email=lead.email, phone=lead.phone
+        customer, events = customer_attach_contact(
+            customer=customer,
+            organization_id=lead.organization_id,
+            email=lead.email,
+            phone=lead.phone,
+            user=user,
+            via=via,
         )
     data = {"status": LeadStatus.CONVERTED, "converted_at": timezone.now(), "converted_customer": customer}
     changes = field_changes(lead, data)
@@ -116,6 +131,17 @@ def lead_convert_to_customer(*, lead: Lead, user, customer: Customer | None = No
         setattr(lead, field, value)
     lead.save(update_fields=[*data.keys(), "updated_at"])
     record_history([history_entry(lead=lead, action=Action.CONVERTED, actor=user, via=via, changes=changes)])
+    events.append(
+        lead_event(
+            Event.Type.LEAD_CONVERTED,
+            lead=lead,
+            user=user,
+            via=via,
+            customer=customer_payload(customer),
+            customerIsNew=is_new,
+        )
+    )
+    record_events(events)
     return customer
 
 
@@ -182,6 +208,9 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api") -> Le
     LeadHistory.objects.for_organization(lead.organization_id).filter(lead_id__in=duplicate_ids).update(lead_id=lead.pk)
     Lead.objects.filter(pk__in=duplicate_ids).delete()
     record_history([history_entry(lead=lead, action=Action.MERGED, actor=user, via=via, changes=changes)])
+    field_changed = {name: change for name, change in changes.items() if name != "mergedLeadIds"}
+    merged = {"mergedLeadIds": changes["mergedLeadIds"]["new"], "changes": field_changed}
+    record_events([lead_event(Event.Type.LEAD_MERGED, lead=lead, user=user, via=via, **merged)])
     return lead
 
 
@@ -189,9 +218,9 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api") -> Le
 def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via: str = "api") -> int:
     """Move from_user's leads (only those in `statuses` if given) to to_user; returns how many moved.
 
-    One `UPDATE ... RETURNING id` (PostgreSQL, SQLite >= 3.35) moves the leads and names exactly
-    the ones it moved, so their history, written in one INSERT, matches even when another request
-    moves some of them at the same time. Its WHERE is the scoped queryset's, compiled by Django.
+    One `UPDATE ... RETURNING` (PostgreSQL, SQLite >= 3.35) moves the leads and returns exactly
+    the ones it moved, so their history and events, written in one INSERT each, match even when
+    another request moves some of them at the same time. Its WHERE is the scoped queryset's, compiled by Django.
     `to_user` is locked first, so a concurrent deactivation either waits for the move or makes it a 400.
     """
     if not User.objects.select_for_update().filter(pk=to_user.pk, is_active=True).exists():
@@ -201,25 +230,21 @@ def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via:
         leads = leads.filter(status__in=statuses)
     where, where_params = leads.query.get_compiler(connection=connection).compile(leads.query.where)
     field = Lead._meta.get_field
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Lead._meta.db_table} SET assigned_to_id = %s, updated_at = %s WHERE {where} RETURNING id",
+    moved = list(
+        Lead.objects.raw(
+            f"UPDATE {Lead._meta.db_table} SET assigned_to_id = %s, updated_at = %s WHERE {where} RETURNING *",
             [
                 field("assigned_to").get_db_prep_save(to_user.pk, connection),
                 field("updated_at").get_db_prep_save(timezone.now(), connection),
                 *where_params,
             ],
         )
-        lead_ids = [Lead._meta.pk.to_python(row[0]) for row in cursor.fetchall()]
+    )
     changes = {"assignedTo": {"old": str(from_user.pk), "new": str(to_user.pk)}}
     record_history(
-        history_entry(
-            lead=Lead(pk=pk, organization_id=organization.pk),
-            action=Action.REASSIGNED,
-            actor=user,
-            via=via,
-            changes=changes,
-        )
-        for pk in lead_ids
+        history_entry(lead=lead, action=Action.REASSIGNED, actor=user, via=via, changes=changes) for lead in moved
     )
-    return len(lead_ids)
+    record_events(
+        lead_event(Event.Type.LEAD_REASSIGNED, lead=lead, user=user, via=via, changes=changes) for lead in moved
+    )
+    return len(moved)

@@ -150,9 +150,9 @@ class TestReassign:
             assert reassign(api, rep, successor).json() == {"reassigned": count}
         statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
         assert statements.count("UPDATE") == 1
-        assert statements.count("INSERT") == 1
-        # Authentication, two user lookups, savepoint, lock of toUser, UPDATE ... RETURNING, history INSERT.
-        assert len(queries.captured_queries) <= 10
+        assert statements.count("INSERT") == 2  # the history and the events
+        # Authentication, two user lookups, savepoint, lock of toUser, UPDATE ... RETURNING, two INSERTs.
+        assert len(queries.captured_queries) <= 11
 
     def test_sales_rep_may_reassign(self, organization, rep, successor):
         LeadFactory(organization=organization, assigned_to=rep)
