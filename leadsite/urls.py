@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from customers.views import CustomerViewSet
+from events.views import EventViewSet
 from leads.views import LeadViewSet
 from leadsite.errors import not_found_view
 from leadsite.health import HealthView, ReadyView
@@ -31,6 +32,7 @@ router = OptionalSlashRouter()
 router.register("leads", LeadViewSet, basename="lead")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("users", UserViewSet, basename="user")
+router.register("events", EventViewSet, basename="event")
 
 urlpatterns = [
     re_path(r"^auth/token/?$", LoginView.as_view(), name="token"),

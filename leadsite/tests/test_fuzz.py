@@ -125,7 +125,7 @@ NEW_USERS = itertools.count()
 REAL_OPERATION_BODY_VALUES = {("POST", "/users"): {"email": lambda data: f"new-user-{next(NEW_USERS)}@fuzz.example"}}
 REAL_HEADER_VALUES = {"Idempotency-Key": lambda data: str(uuid.uuid4())}
 # An opaque cursor only comes from a list's nextCursor: a made-up one is rightly a 400.
-OPAQUE_QUERY_PARAMETERS = {"cursor"}
+OPAQUE_QUERY_PARAMETERS = {"cursor", "after"}
 
 
 def is_positive(case, location):

@@ -14,6 +14,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
@@ -25,6 +26,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from conftest import client_for
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
+from events.models import Event
+from events.services import lead_event, record_events
 from leads.models import Lead, LeadImport, LeadStatus
 from leads.tests.factories import LeadFactory
 from organizations.models import Organization, User
@@ -65,6 +68,8 @@ def world():
     a_converted.status, a_converted.converted_customer = LeadStatus.CONVERTED, a_customer
     a_converted.save()
     a_refresh = RefreshToken.for_user(a_admin)
+    with transaction.atomic():
+        (a_event,) = record_events([lead_event("lead.created", lead=a_leads[1], user=a_admin, via="api")])
 
     b = OrganizationFactory(name="Beta Org")
     b_admin = UserFactory(organization=b, role=User.Role.ADMIN, is_staff=True, email="admin@beta.example")
@@ -77,6 +82,7 @@ def world():
         "a_admin": a_admin,
         "a_lead": a_leads[1],
         "a_customer": a_customer,
+        "a_event": a_event,
         "a_refresh": str(a_refresh),
         "b_admin": b_admin,
         "b_user": b_rep,
@@ -89,7 +95,7 @@ def a_markers(world):
     """Strings that would betray A's data in a response."""
     a = world["a"]
     markers = {str(a.pk), "Alpha Secret", "alpha.example", A_SOURCE}
-    for model in (Lead, Customer, User):
+    for model in (Lead, Customer, User, Event):
         markers |= {str(pk) for pk in model.objects.for_organization(a).values_list("pk", flat=True)}
     return markers
 
@@ -157,7 +163,8 @@ def a_object_for(cls, name, world):
     """The id of A's object that a path parameter names, or fail: teach the test new parameters."""
     if name in ("pk", "id"):
         model = cls.queryset.model
-        return {Lead: world["a_lead"], Customer: world["a_customer"], User: world["a_user"]}[model].pk
+        own = {Lead: world["a_lead"], Customer: world["a_customer"], User: world["a_user"], Event: world["a_event"]}
+        return own[model].pk
     if name == "assigneeId":
         return world["a_user"].pk
     pytest.fail(f"Unknown path parameter {name!r}: teach test_tenant_isolation which of A's objects it names")
@@ -291,6 +298,7 @@ def test_lists_and_aggregates_show_nothing_of_another_organization(world):
     stats = b.get("/leads/stats/scoring").json()
     assert [top["id"] for top in stats["topScorers"]] == [str(world["b_lead"].pk)]
     assert stats["averageScore"] == world["b_lead"].score
+    assert b.get("/events").json() == {"data": [], "nextCursor": None}
 
 
 def test_logout_cannot_revoke_another_users_refresh_token(world):
