@@ -19,7 +19,7 @@ import uuid
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 
 from django.db import connection, transaction
 from django.db.models import JSONField, Q
@@ -28,6 +28,8 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from tqdm import tqdm
 
+from events.models import Event
+from events.services import lead_event, new_event, record_events
 from leads.exporting import FORMULA_START, unquote_formula
 from leads.history import Action, created_changes, field_changes, history_entry, record_history
 from leads.models import Lead, LeadHistory
@@ -598,8 +600,9 @@ def _inert(cell):
 
 
 class Importer:
-    def __init__(self, organization, options: ImportOptions, *, errors=None, progress=None, actor=None):
+    def __init__(self, organization, options: ImportOptions, *, errors=None, progress=None, actor=None, file_name=None):
         self.organization = organization
+        self.file_name = file_name  # for the import.completed event
         self.options = options
         self.actor = actor  # the user the history names (the staff member of an admin import), or nobody
         self.errors_stream = errors
@@ -633,7 +636,19 @@ class Importer:
         finally:
             if self.progress:
                 self.progress.finish(self.result.rows, source.position)
+        if not self.options.dry_run:
+            self._record_completed()
         return self.result
+
+    @transaction.atomic
+    def _record_completed(self):
+        result = self.result
+        counts = {name: getattr(result, name) for name in ("rows", "created", "updated", "unchanged", "skipped")}
+        data = {"fileName": self.file_name, **counts, "rolledBack": result.rolled_back}
+        event = new_event(
+            Event.Type.IMPORT_COMPLETED, organization_id=self.organization.pk, actor=self.actor, via="import", data=data
+        )
+        record_events([event])
 
     def _import_rows(self, source: InputFile):
         batch = []
@@ -826,6 +841,12 @@ class Importer:
             for lead, changes in updates
         ]
         write_history(entries, now=now)
+        events = [lead_event(Event.Type.LEAD_CREATED, lead=lead, user=actor, via="import") for lead in creates]
+        events += [
+            lead_event(Event.Type.LEAD_UPDATED, lead=lead, user=actor, via="import", changes=changes)
+            for lead, changes in updates
+        ]
+        record_events(events, insert=partial(insert_rows, Event, now=now))
 
 
 def write_history(entries: list, *, now):
@@ -848,7 +869,8 @@ def insert_rows(model, objects: list, *, now):
     """
     if not objects:
         return
-    fields = model._meta.concrete_fields
+    # A column with a database default (Event.transaction_order) is left to the database.
+    fields = [f for f in model._meta.concrete_fields if not f.has_db_default()]
     for f in fields:
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             for obj in objects:

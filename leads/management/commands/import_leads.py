@@ -2,6 +2,7 @@ import os
 import shlex
 import stat
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import InterfaceError, OperationalError
@@ -92,7 +93,8 @@ class Command(BaseCommand):
                 )
                 show_progress = not options["quiet"] and options["verbosity"] > 0 and self.stderr.isatty()
                 progress = Progress(self.stderr, source.size) if show_progress else None
-                importer = Importer(organization, import_options, errors=errors, progress=progress)
+                file_name = None if options["file"] == "-" else Path(options["file"]).name
+                importer = Importer(organization, import_options, errors=errors, progress=progress, file_name=file_name)
                 try:
                     result = importer.run(source)
                 except KeyboardInterrupt:
