@@ -27,8 +27,12 @@ def event_id() -> uuid.UUID:
     customer created, then the lead converted into it) must not get a smaller id in the same millisecond.
     """
     global _last_id
+    now = uuid7()
     with _id_lock:
-        _last_id = max(uuid7().int, _last_id + 1)
+        if now.int > _last_id:
+            _last_id = now.int
+            return now
+        _last_id += 1
         return uuid.UUID(int=_last_id)
 
 

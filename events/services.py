@@ -3,20 +3,30 @@
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 
-from events.models import Event
+from events.models import Event, event_id
 from events.payloads import customer_payload, lead_payload
+
+# new_event passes the fields by position, Django's fast way to build a model (from_db does it too):
+# the importer builds one event per lead. A new field must be added there too.
+assert [field.attname for field in Event._meta.concrete_fields] == [
+    "id",
+    "organization_id",
+    "type",
+    "created_at",
+    "actor_id",
+    "actor_via",
+    "data",
+    "transaction_order",
+], "Event's fields changed: update new_event"
+_TRANSACTION_ORDER = Event._meta.get_field("transaction_order").get_default()  # the database's
 
 
 def new_event(event_type: str, *, organization_id, actor=None, via: str = Event.Via.API, data: dict) -> Event:
     """An unsaved event; pass a list of them to `record_events`. `actor` is a user or None (the system)."""
-    return Event(
-        organization_id=organization_id,
-        type=event_type,
-        actor_id=getattr(actor, "pk", None),
-        actor_via=via,
-        data=data,
-    )
+    actor_id = getattr(actor, "pk", None)
+    return Event(event_id(), organization_id, event_type, timezone.now(), actor_id, via, data, _TRANSACTION_ORDER)
 
 
 def lead_event(event_type: str, *, lead, user, via: str, **data) -> Event:
