@@ -26,7 +26,6 @@ from django.db.models import JSONField, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
-from tqdm import tqdm
 
 from events.models import Event
 from events.services import lead_event, new_event, record_events
@@ -906,6 +905,8 @@ class Progress:
     """
 
     def __init__(self, stream, total_bytes=None, interval=0.25):
+        from tqdm import tqdm  # only a command on a terminal needs it
+
         self.total = total_bytes or None
         stream = getattr(stream, "_out", stream)  # a command's OutputWrapper would colour and end every write
         self.bar = tqdm(

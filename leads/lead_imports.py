@@ -232,24 +232,24 @@ def lead_import_run(lead_import: LeadImport) -> None:
     lead_import.status = Status.FAILED if failure else Status.DONE
     lead_import.failure = failure
     lead_import.rows = result.rows
-    lead_import.position = lead_import.size if not failure else lead_import.position
     for name in ("created", "updated", "unchanged", "skipped"):
         setattr(lead_import, name, getattr(result, name))
     lead_import.reasons = _reasons(result)
     lead_import.error_report = errors.getvalue() if result.skipped else ""
     lead_import.finished_at = timezone.now()
-    lead_import.save(
-        update_fields=[
-            "status",
-            "failure",
-            "rows",
-            "position",
-            "created",
-            "updated",
-            "unchanged",
-            "skipped",
-            "reasons",
-            "error_report",
-            "finished_at",
-        ]
-    )
+    fields = [
+        "status",
+        "failure",
+        "rows",
+        "created",
+        "updated",
+        "unchanged",
+        "skipped",
+        "reasons",
+        "error_report",
+        "finished_at",
+    ]
+    if not failure:
+        lead_import.position = lead_import.size
+        fields.append("position")
+    lead_import.save(update_fields=fields)

@@ -531,6 +531,28 @@ class TestUpsertById:
 
 
 @pytest.mark.django_db
+def test_a_default_assignee_for_new_leads_whose_row_names_none(tmp_path, organization, user, other_user):
+    other = UserFactory(organization=organization)
+    existing = LeadFactory(organization=organization, email="old@x.test", assigned_to=None)
+    path = write(
+        tmp_path,
+        "leads.csv",
+        f"name,email,assignedTo\nNobody,n@x.test,\nSomeone,s@x.test,{other.email}\nOld,old@x.test,\n",
+    )
+
+    code, out = run_import(path, organization, "--upsert", "email", "--default-assignee", user.email)
+
+    assert code == 0, out
+    assigned = {lead.name: lead.assigned_to for lead in leads_of(organization)}
+    assert assigned == {"Nobody": user, "Someone": other, "Old": None}
+    existing.refresh_from_db()
+    assert existing.assigned_to is None
+    path = write(tmp_path, "more.csv", "name\nNew\n")
+    code, out = run_import(path, organization, "--default-assignee", other_user.email)
+    assert code == 1 and f"No active user with email '{other_user.email}' in your organization." in out
+
+
+@pytest.mark.django_db
 class TestUnstorableText:
     def test_nul_in_a_csv_cell_or_custom_fields_is_that_rows_error_and_the_good_rows_are_imported(
         self, tmp_path, organization

@@ -47,6 +47,11 @@ class Command(BaseCommand):
             help="Put unknown columns into customFields (default: report and ignore them)",
         )
         parser.add_argument(
+            "--default-assignee",
+            metavar="USER",
+            help="Id or email of the active member new leads are assigned to when their row names no one",
+        )
+        parser.add_argument(
             "--upsert",
             choices=UPSERT_KEYS,
             help="email: update the lead with the same email (case-insensitive) instead of reporting a duplicate; "
@@ -81,6 +86,7 @@ class Command(BaseCommand):
                 allow_errors=options["allow_errors"],
                 mapping=parse_mappings(options["map"]),
                 extra_to_custom_fields=options["extra_to_custom_fields"],
+                default_assignee=options["default_assignee"],
             )
             with self._open(options["file"]) as stream, self._open_errors(options["errors"]) as errors:
                 source = open_input(
@@ -179,6 +185,8 @@ def _rerun_command(options) -> str:
         args += ["--map", spec]
     if options["extra_to_custom_fields"]:
         args.append("--extra-to-custom-fields")
+    if options["default_assignee"]:
+        args += ["--default-assignee", options["default_assignee"]]
     args += ["--upsert", options["upsert"] or "email"]
     if options["allow_errors"]:
         args.append("--allow-errors")
