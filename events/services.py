@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from events.models import Event, event_id
 from events.payloads import customer_payload, lead_payload
+from webhooks.services import enqueue_deliveries
 
 # new_event passes the fields by position, Django's fast way to build a model (from_db does it too):
 # the importer builds one event per lead. A new field must be added there too.
@@ -61,4 +62,6 @@ def record_events(events: Iterable[Event], *, insert=None) -> list[Event]:
         Event.objects.bulk_create(events, batch_size=1000)
     else:
         insert(events)
+    # The outbox's other half: webhook deliveries, in the same transaction (nothing without webhooks).
+    enqueue_deliveries(events)
     return events

@@ -18,6 +18,7 @@ from organizations.views import (
     RefreshView,
     UserViewSet,
 )
+from webhooks.views import DeliveryViewSet, WebhookViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -33,6 +34,9 @@ router.register("leads", LeadViewSet, basename="lead")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("users", UserViewSet, basename="user")
 router.register("events", EventViewSet, basename="event")
+# Before "webhooks": /webhooks/deliveries/{id}/retry must not read "deliveries" as a webhook id.
+router.register("webhooks/deliveries", DeliveryViewSet, basename="webhook-delivery")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     re_path(r"^auth/token/?$", LoginView.as_view(), name="token"),

@@ -64,9 +64,10 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         return self._create_user(email, password, **extra_fields)
 
 
-# Read-only members view; sales reps also add and change; organization admins also delete.
+# Read-only members view; sales reps also add and change; organization admins also delete and manage
+# the organization's webhooks.
 ROLE_ACTIONS = {
-    "admin": {"view", "add", "change", "delete"},
+    "admin": {"view", "add", "change", "delete", "manage_webhooks"},
     "sales_rep": {"view", "add", "change"},
     "read_only": {"view"},
 }
@@ -131,7 +132,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.refresh_from_db(fields=["token_generation"])
 
     def may(self, action: str) -> bool:
-        """Whether the user's role allows `action` ("view", "add", "change", "delete") on leads and customers.
+        """Whether the user's role allows `action`: "view", "add", "change", "delete" on leads and customers,
+        or "manage_webhooks".
 
         The one statement of the roles, for the API (organizations/permissions.py) and the admin.
         """

@@ -66,3 +66,17 @@ class IsOrganizationAdmin(IsOrganizationMember):
 
     def has_object_permission(self, request, view, obj):
         return request.user.role == User.Role.ADMIN
+
+
+class MayManageWebhooks(IsOrganizationMember):
+    """Whoever's role may manage the organization's webhooks (organization admins), whatever the method."""
+
+    message = "Only an organization admin may manage webhooks."
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        return request.user.may("manage_webhooks") or _not_found_before_forbidden(view)
+
+    def has_object_permission(self, request, view, obj):
+        return request.user.may("manage_webhooks")

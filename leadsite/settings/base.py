@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "customers",
     "idempotency",
     "events",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +186,20 @@ CACHES = {
 # `django-tasks` backport with the database backend, run by `manage.py db_worker` (`make worker`).
 # On Django 6 this becomes `django.tasks` with the same backend; the code changes only an import.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Webhooks (webhooks/). Production refuses URLs that are not https or that resolve to loopback, private,
+# link-local or cloud metadata addresses; development and tests allow them, for receivers on this machine.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+# A delivery succeeds on a 2xx answered within this many seconds (connecting included).
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Seconds between attempts, each with up to ±20 % jitter; the last one repeats until WEBHOOK_RETRY_FOR_SECONDS
+# after the event, then the delivery fails. 30 s, 2 min, 10 min, 1 h, 6 h, then every 12 h for three days.
+WEBHOOK_RETRY_SCHEDULE = [float(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", "30,120,600,3600,21600,43200")]
+WEBHOOK_RETRY_FOR_SECONDS = float(os.environ.get("WEBHOOK_RETRY_FOR_SECONDS", str(3 * 24 * 3600)))
+# An endpoint that failed every attempt for this long is disabled, with the reason.
+WEBHOOK_DISABLE_AFTER_SECONDS = float(os.environ.get("WEBHOOK_DISABLE_AFTER_SECONDS", str(3 * 24 * 3600)))
+# Attempts in flight to one endpoint at once, over all workers: a slow endpoint holds at most this many workers.
+WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = int(os.environ.get("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", "1"))
 
 # Events older than this are deleted by `manage.py purge_events` (run it daily).
 EVENT_RETENTION_DAYS = int(os.environ.get("EVENT_RETENTION_DAYS", "30"))

@@ -56,6 +56,8 @@ def test_the_organization_scoped_models_are_the_documented_ones():
         "customers_customer",
         "idempotency_idempotencykey",
         "events_event",
+        "webhooks_webhook",
+        "webhooks_delivery",
     }
 
 

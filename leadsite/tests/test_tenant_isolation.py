@@ -32,6 +32,8 @@ from leads.models import Lead, LeadImport, LeadStatus
 from leads.tests.factories import LeadFactory
 from organizations.models import Organization, User
 from organizations.tests.factories import OrganizationFactory, UserFactory
+from webhooks.models import Delivery, Webhook
+from webhooks.tests.factories import WebhookFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,12 +72,25 @@ def world():
     a_refresh = RefreshToken.for_user(a_admin)
     with transaction.atomic():
         (a_event,) = record_events([lead_event("lead.created", lead=a_leads[1], user=a_admin, via="api")])
+    a_webhook = WebhookFactory(organization=a, url="https://hooks.alpha.example/secret", description="Alpha Secret")
+    a_delivery = Delivery.objects.create(
+        organization=a,
+        webhook=a_webhook,
+        event_id=a_leads[0].pk,
+        event_type="lead.created",
+        body='{"data": "Alpha Secret"}',
+        last_response_body="Alpha Secret response",
+    )
 
     b = OrganizationFactory(name="Beta Org")
     b_admin = UserFactory(organization=b, role=User.Role.ADMIN, is_staff=True, email="admin@beta.example")
     b_rep = UserFactory(organization=b, email="rep@beta.example")
     b_lead = LeadFactory(organization=b, name="Beta Lead", email="lead@beta.example", status=LeadStatus.QUALIFIED)
     b_customer = CustomerFactory(organization=b, company_name="Beta Customer")
+    b_webhook = WebhookFactory(organization=b, url="http://127.0.0.1:8169/beta")
+    b_delivery = Delivery.objects.create(
+        organization=b, webhook=b_webhook, event_id=b_lead.pk, event_type="lead.created", body="{}"
+    )
     return {
         "a": a,
         "a_user": a_rep,
@@ -84,10 +99,14 @@ def world():
         "a_customer": a_customer,
         "a_event": a_event,
         "a_refresh": str(a_refresh),
+        "a_webhook": a_webhook,
+        "a_delivery": a_delivery,
         "b_admin": b_admin,
         "b_user": b_rep,
         "b_lead": b_lead,
         "b_customer": b_customer,
+        "b_webhook": b_webhook,
+        "b_delivery": b_delivery,
     }
 
 
@@ -95,7 +114,7 @@ def a_markers(world):
     """Strings that would betray A's data in a response."""
     a = world["a"]
     markers = {str(a.pk), "Alpha Secret", "alpha.example", A_SOURCE}
-    for model in (Lead, Customer, User, Event):
+    for model in (Lead, Customer, User, Event, Webhook, Delivery):
         markers |= {str(pk) for pk in model.objects.for_organization(a).values_list("pk", flat=True)}
     return markers
 
@@ -163,8 +182,15 @@ def a_object_for(cls, name, world):
     """The id of A's object that a path parameter names, or fail: teach the test new parameters."""
     if name in ("pk", "id"):
         model = cls.queryset.model
-        own = {Lead: world["a_lead"], Customer: world["a_customer"], User: world["a_user"], Event: world["a_event"]}
-        return own[model].pk
+        objects = {
+            Lead: world["a_lead"],
+            Customer: world["a_customer"],
+            User: world["a_user"],
+            Event: world["a_event"],
+            Webhook: world["a_webhook"],
+            Delivery: world["a_delivery"],
+        }
+        return objects[model].pk
     if name == "assigneeId":
         return world["a_user"].pk
     pytest.fail(f"Unknown path parameter {name!r}: teach test_tenant_isolation which of A's objects it names")
@@ -240,7 +266,13 @@ def test_references_to_another_organization_in_bodies_are_refused_on_own_objects
     b = client_for(world["b_admin"])
     markers = a_markers(world)
     before = snapshot(world)
-    own = {Lead: world["b_lead"], Customer: world["b_customer"], User: world["b_user"]}
+    own = {
+        Lead: world["b_lead"],
+        Customer: world["b_customer"],
+        User: world["b_user"],
+        Webhook: world["b_webhook"],
+        Delivery: world["b_delivery"],
+    }
     tried = 0
     for route, method, cls in ROUTES:
         if method in ("get", "head", "delete") or path_parameters(route) != ["pk"]:
@@ -334,6 +366,8 @@ def a_object_of(model, world):
         Customer: world["a_customer"],
         User: world["a_user"],
         Organization: world["a"],
+        Webhook: world["a_webhook"],
+        Delivery: world["a_delivery"],
         OutstandingToken: a_token,
         BlacklistedToken: BlacklistedToken.objects.get_or_create(token=a_token)[0],
         Group: Group.objects.get_or_create(name="Alpha Secret Group")[0],
