@@ -154,7 +154,8 @@ def test_history(api, leads, django_assert_num_queries, limit):
         assert len(rows(api.get(f"/leads/{lead.id}/history?limit={limit}"))) == limit
 
 
-# Writes: one query more than their rows for the webhook fan-out (webhooks.services). BEGIN and COMMIT (here SAVEPOINT and RELEASE) are two of the counted queries. Each write
+# Writes: BEGIN and COMMIT (here SAVEPOINT and RELEASE) are two of the counted queries, and one looks up
+# the organization's webhooks for the fan-out (webhooks.services). Each write
 # inserts its events (events/) in one INSERT beside the history's, whatever the number of events.
 
 
