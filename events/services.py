@@ -1,12 +1,14 @@
 """Writing events: the one entry point every service calls, inside the transaction of its change."""
 
 from collections.abc import Iterable
+from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events.models import Event, event_id
 from events.payloads import customer_payload, lead_payload
+from leadsite.bulk import COPY_FROM, insert_rows
 from webhooks.services import enqueue_deliveries
 
 # new_event passes the fields by position, Django's fast way to build a model (from_db does it too):
@@ -51,13 +53,15 @@ def customer_event(event_type: str, *, customer, user, via: str, **data) -> Even
 def record_events(events: Iterable[Event], *, insert=None) -> list[Event]:
     """Write the events in the current transaction: they commit or roll back with the change.
 
-    One INSERT per 1,000 events, or `insert(events)` when the caller has a faster way to add rows
-    (the importer's COPY on PostgreSQL).
+    One INSERT per 1,000 events, COPY on PostgreSQL from COPY_FROM events on (a reassign), or
+    `insert(events)` when the caller has its own way to add rows (the importer).
     """
     events = list(events)
     if not events:
         return events
     assert transaction.get_connection().in_atomic_block, "record events inside the change's transaction"
+    if insert is None and connection.vendor == "postgresql" and len(events) >= COPY_FROM:
+        insert = partial(insert_rows, Event, now=timezone.now())
     if insert is None:
         Event.objects.bulk_create(events, batch_size=1000)
     else:

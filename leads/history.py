@@ -2,14 +2,17 @@
 
 `changes` for an update is {"field": {"old": ..., "new": ...}} with API (camelCase) field
 names and JSON-ready values. Entries are written with bulk_create, never one query per field
-or per lead.
+or per lead; thousands at once (a reassign) go by COPY on PostgreSQL.
 """
 
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.utils import timezone
 
 from leads.models import Lead, LeadHistory
+from leadsite.bulk import COPY_FROM, insert_rows
 
 Action = LeadHistory.Action
 
@@ -36,7 +39,11 @@ def history_entry(*, lead, action, actor=None, via="api", changes=None) -> LeadH
 
 
 def record_history(entries) -> None:
-    LeadHistory.objects.bulk_create(list(entries), batch_size=1000)
+    entries = list(entries)
+    if connection.vendor == "postgresql" and len(entries) >= COPY_FROM:
+        insert_rows(LeadHistory, entries, now=timezone.now())
+    else:
+        LeadHistory.objects.bulk_create(entries, batch_size=1000)
 
 
 # Where the API name is not the camelCased model field name.

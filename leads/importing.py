@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache, partial
 
 from django.db import connection, transaction
-from django.db.models import JSONField, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -33,6 +33,7 @@ from leads.exporting import FORMULA_START, unquote_formula
 from leads.history import Action, created_changes, field_changes, history_entry, record_history
 from leads.models import Lead, LeadHistory
 from leads.serializers import LeadSerializer, OrganizationUserField
+from leadsite.bulk import insert_rows
 from leadsite.text import UNSTORABLE_MESSAGE, find_unstorable
 from organizations.models import Organization
 
@@ -858,38 +859,6 @@ def write_history(entries: list, *, now):
         insert_rows(LeadHistory, entries, now=now)
     else:
         record_history(entries)
-
-
-def insert_rows(model, objects: list, *, now):
-    """Insert new rows: COPY on PostgreSQL (psycopg 3), multi-row INSERTs elsewhere; never a query per row.
-
-    auto_now/auto_now_add timestamps are set to `now`. Values go to psycopg as they are (it
-    adapts str, int, bool, UUID, datetime and None); JSON fields are adapted the way Django does.
-    """
-    if not objects:
-        return
-    # A column with a database default (Event.transaction_order) is left to the database.
-    fields = [f for f in model._meta.concrete_fields if not f.has_db_default()]
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            for obj in objects:
-                setattr(obj, f.attname, now)
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects, batch_size=1000)
-        return
-    adapt = {f.attname: f.encoder for f in fields if isinstance(f, JSONField)}
-    columns = [(f.attname, f.attname in adapt) for f in fields]
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
-    adapt_json = connection.ops.adapt_json_value
-    # psycopg's own copy(): wrap_database_errors gives its errors Django's classes, as every other query's.
-    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
-        for obj in objects:
-            values = [getattr(obj, attname) for attname, _ in columns]
-            for index, (attname, is_json) in enumerate(columns):
-                if is_json:
-                    values[index] = adapt_json(values[index], adapt[attname])
-            copy.write_row(values)
 
 
 # Progress -------------------------------------------------------------------------------------
