@@ -13,7 +13,12 @@ import copy
 import csv
 import io
 import json
+import multiprocessing
+import os
+import pickle
+import queue
 import re
+import signal
 import time
 import uuid
 from collections import Counter
@@ -21,7 +26,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache, partial
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -542,6 +547,8 @@ class ImportOptions:
     extra_to_custom_fields: bool = False
     default_assignee: str | None = None  # user id or email for new leads whose row names no assignee
     preview_rows: int = 0  # keep this many rows as they would be saved (ImportResult.preview)
+    # 2: read and validate the next batch in a second process while this one writes (see Pipeline).
+    processes: int = 2
 
 
 @dataclass
@@ -591,6 +598,14 @@ class ErrorReport:
         self.stream.flush()
 
 
+def _skip(batch: ImportResult, skipped: list, row, messages):
+    skipped.append((row, messages))
+    batch.skipped += 1
+    for field_name, message, code in messages:
+        batch.reasons[(field_name, code)] += 1
+        batch.examples.setdefault((field_name, code), message)
+
+
 def _inert(cell):
     """A cell of the file as it was, with a `'` before a formula so that a spreadsheet does not run it.
 
@@ -627,15 +642,19 @@ class Importer:
             self.columns.check_header(source.header, self.options.upsert)
         self.report = ErrorReport(self.errors_stream, source.header)
         whole_file = transaction.atomic() if self.options.atomic and not self.options.dry_run else nullcontext()
+        self.position = lambda: source.position
         try:
             with whole_file:
-                self._import_rows(source)
+                if self._can_pipeline():
+                    self._import_rows_pipelined(source)
+                else:
+                    self._import_rows(source)
                 if self.options.atomic and self.result.skipped and not self.options.allow_errors:
                     transaction.set_rollback(True)
                     self.result.rolled_back = True
         finally:
             if self.progress:
-                self.progress.finish(self.result.rows, source.position)
+                self.progress.finish(self.result.rows, self.position())
         if not self.options.dry_run:
             self._record_completed()
         return self.result
@@ -664,6 +683,83 @@ class Importer:
         if batch:
             self._import_batch(batch)
 
+    def _can_pipeline(self) -> bool:
+        """Two processes for a plain import into PostgreSQL (see Pipeline); one for everything else.
+
+        Upserts validate each row against the lead it finds, which the batch before may be
+        writing, and dry runs and previews write nothing worth overlapping. Inside a transaction
+        (tests, --atomic) the connection cannot be handed over to a forked process.
+        """
+        options = self.options
+        return (
+            options.processes > 1
+            and options.upsert is None
+            and not (options.dry_run or options.atomic or options.preview_rows)
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+        )
+
+    def _import_rows_pipelined(self, source: InputFile):
+        with Pipeline(self, source) as batches:
+            for validated, position in batches:
+                self.position = lambda position=position: position
+                self._write_validated_batch(validated)
+
+    def validate_new_leads(self, rows) -> list:
+        """[(row, the lead's model values or None, problems)] for rows that would each create a lead.
+
+        Everything of a row that does not depend on the leads already in the database: reading,
+        the assignee (users do not change during an import) and validation. The duplicate check is
+        the writer's (`_write_validated_batch`).
+        """
+        read = [(row, *self._read(row)) for row in rows]
+        default_assignee = self.options.default_assignee
+        assignees = [data.get("assignedTo") for _, data, _, _ in read if data] + [default_assignee]
+        self.context["assignees"] = self.create_validator.fields["assignedTo"].load(assignees)
+        results = []
+        for row, data, _, problems in read:
+            if problems:
+                results.append((row, None, problems))
+                continue
+            if default_assignee and data.get("assignedTo") in (None, ""):
+                data = {**data, "assignedTo": default_assignee}
+            self.create_validator.instance = None
+            try:
+                validated = self.create_validator.run_validation(data)
+            except ValidationError as exc:
+                results.append((row, None, error_messages(exc.detail)))
+                continue
+            if "assigned_to" in validated:  # a User; its id crosses to the writing process
+                validated["assigned_to_id"] = getattr(validated.pop("assigned_to"), "pk", None)
+            results.append((row, validated, []))
+        return results
+
+    def _write_validated_batch(self, results: list):
+        """Write a batch that `validate_new_leads` checked: refuse duplicates, then as `_import_batch` does."""
+        batch, skipped, creates = ImportResult(), [], {}
+        keys = {_email_key(validated) for _, validated, _ in results if validated} - {None}
+        existing = self._existing_leads(keys)
+        for row, validated, problems in results:
+            key = _email_key(validated) if validated else None
+            if not problems and key and (key in existing or key in creates):
+                line = creates[key][1] if key in creates else None
+                message = f"Same email as line {line}." if line else "A lead with this email already exists."
+                problems = [("email", message, "duplicate")]
+            if problems:
+                _skip(batch, skipped, row, problems)
+                continue
+            creates[key or object()] = (Lead(organization=self.organization, **validated), row.line)
+            batch.created += 1
+        with transaction.atomic():
+            self._write([lead for lead, _ in creates.values()], [])
+            self.report.add(skipped)
+        self.result.rows += len(results)
+        self.result.last_line = results[-1][0].line
+        self.result.add(batch)
+        self.result.committed_rows += len(results)
+        if self.progress:
+            self.progress.update(self.result.rows, self.position(), self.result.committed_rows, force=True)
+
     @property
     def unknown_columns(self) -> list:
         return list(self.columns.unknown) if self.columns else []
@@ -676,11 +772,7 @@ class Importer:
         upsert_email = self.options.upsert == "email"
 
         def skip(row, messages):
-            skipped.append((row, messages))
-            batch.skipped += 1
-            for field_name, message, code in messages:
-                batch.reasons[(field_name, code)] += 1
-                batch.examples.setdefault((field_name, code), message)
+            _skip(batch, skipped, row, messages)
 
         mapped = []  # (row, data, id of the lead to update or None)
         for row in rows:
@@ -847,6 +939,91 @@ class Importer:
             for lead, changes in updates
         ]
         record_events(events, insert=partial(insert_rows, Event, now=now))
+
+
+class Pipeline:
+    """Read and validate batches in a forked process while this one writes the batch before.
+
+    The writing process's time goes mostly to PostgreSQL (COPY into an indexed table, history,
+    events) and the reading process's to Python (decoding, mapping, DRF validation), so each
+    keeps a core busy. The child reads the file (the parent no longer touches it), looks up
+    assignees on its own connection and sends each batch's results through a queue that
+    holds at most two batches, so memory stays flat. Batches are written in file order, each in
+    its own transaction, exactly as one process writes them.
+
+        with Pipeline(importer, source) as batches:
+            for results, position in batches: ...
+    """
+
+    QUEUED_BATCHES = 2
+
+    def __init__(self, importer: Importer, source: InputFile):
+        self.importer, self.source = importer, source
+        context = multiprocessing.get_context("fork")
+        self.queue = context.Queue(self.QUEUED_BATCHES)
+        self.process = context.Process(target=self._read_and_validate, daemon=True)
+        self.parent_pid = os.getpid()
+
+    def __enter__(self):
+        # The child must not share the parent's database socket: both open their own.
+        connections.close_all()
+        self.process.start()
+        return self._batches()
+
+    def __exit__(self, *exc_info):
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        self.queue.close()
+
+    def _batches(self):
+        while True:
+            try:
+                kind, payload, position = self.queue.get(timeout=1)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise ImportFileError("The reading process ended unexpectedly.") from None
+                continue
+            if kind == "end":
+                return
+            if kind == "error":
+                raise payload
+            yield payload, position
+
+    def _send(self, *message):
+        """Put a message on the queue, waiting while it is full; end quietly if the parent is gone (kill -9)."""
+        while True:
+            try:
+                self.queue.put(message, timeout=1)
+                return
+            except queue.Full:
+                if os.getppid() != self.parent_pid:
+                    os._exit(1)
+
+    def _read_and_validate(self):
+        """The child: runs until the file ends; Ctrl-C is the parent's to handle."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        importer, source, size = self.importer, self.source, self.importer.options.batch_size
+        try:
+            batch = []
+            for row in source.rows:
+                batch.append(row)
+                if len(batch) >= size:
+                    self._send("batch", importer.validate_new_leads(batch), source.position)
+                    batch = []
+            if batch:
+                self._send("batch", importer.validate_new_leads(batch), source.position)
+            self._send("end", None, source.position)
+        except Exception as exc:  # the parent raises it: a file error, or the child's database gone
+            try:
+                pickle.dumps(exc)
+            except Exception:
+                exc = ImportFileError(f"Reading the file failed: {exc}")
+            self._send("error", exc, None)
+        finally:
+            connections.close_all()
+            self.queue.close()
+            self.queue.join_thread()
 
 
 def write_history(entries: list, *, now):

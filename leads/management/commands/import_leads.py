@@ -72,6 +72,14 @@ class Command(BaseCommand):
         parser.add_argument("--errors", metavar="FILE", help="Write the skipped rows and why to this CSV file")
         parser.add_argument("--allow-errors", action="store_true", help="Exit 0 even if rows were skipped")
         parser.add_argument("--quiet", action="store_true", help="No progress bar")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            choices=(1, 2),
+            default=ImportOptions.processes,
+            help="2 (default): on PostgreSQL, a second process reads and validates the next batch while one is "
+            "written (not with --upsert, --atomic or --dry-run); 1: one process does both",
+        )
 
     def handle(self, *args, **options):
         if options["batch_size"] < 1:
@@ -87,6 +95,7 @@ class Command(BaseCommand):
                 mapping=parse_mappings(options["map"]),
                 extra_to_custom_fields=options["extra_to_custom_fields"],
                 default_assignee=options["default_assignee"],
+                processes=options["processes"],
             )
             with self._open(options["file"]) as stream, self._open_errors(options["errors"]) as errors:
                 source = open_input(
