@@ -186,3 +186,25 @@ def test_simultaneous_reassigns_move_each_lead_once_and_record_it_once(user, org
     assert {entry.lead_id: entry.changes["assignedTo"]["new"] for entry in history} == {
         pk: str(assignee) for pk, assignee in final.items()
     }
+
+
+@pytest.mark.django_db
+def test_a_large_reassign_records_one_history_entry_and_one_event_per_lead(api, organization, rep, successor):
+    """From COPY_FROM leads on, PostgreSQL gets the entries by COPY; the rows must be the same."""
+    from events.models import Event
+    from leadsite.bulk import COPY_FROM
+
+    Lead.objects.bulk_create(Lead(organization=organization, name=f"L{n}", assigned_to=rep) for n in range(COPY_FROM))
+
+    response = reassign(api, rep, successor)
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"reassigned": COPY_FROM}
+    entries = LeadHistory.objects.filter(organization=organization, action="reassigned")
+    assert entries.count() == COPY_FROM
+    assert entries.first().changes == {"assignedTo": {"old": str(rep.pk), "new": str(successor.pk)}}
+    assert entries.first().actor_id is not None and entries.first().via == "api"
+    events = Event.objects.filter(organization_id=organization.pk, type="lead.reassigned")
+    assert events.count() == COPY_FROM
+    event = events.first()
+    assert event.data["lead"]["assignedTo"] == str(successor.pk) and event.data["changes"] == entries.first().changes
