@@ -62,8 +62,16 @@ def weighted(choices, rng, k):
     return rng.choices(values, weights=weights, k=k)
 
 
-def lead_rows(organization_id, reps, count, rng, offset):
-    """Yield `count` tuples in COLUMNS order."""
+CUSTOMER_COLUMNS = (
+    "id organization_id customer_number company_name contact_email contact_phone status created_at updated_at"
+).split()
+
+
+def lead_rows(organization_id, reps, count, rng, offset, customers):
+    """Yield `count` tuples in COLUMNS order; append to `customers` (CUSTOMER_COLUMNS) one customer per converted lead.
+
+    A converted lead has its customer and its convertedAt, as the database's lifecycle constraint demands.
+    """
     statuses = weighted(STATUSES, rng, count)
     sources = weighted(SOURCES, rng, count)
     companies = [f"{a} {b} {s}" for a in WORDS for b in WORDS for s in SUFFIXES]
@@ -77,13 +85,24 @@ def lead_rows(organization_id, reps, count, rng, offset):
         updated = created + timedelta(seconds=int(age * rng.random() * 0.5))
         contacted = None if rng.random() < 0.4 else created + timedelta(seconds=int(age * rng.random()))
         status = statuses[i]
+        email = None if rng.random() < 0.05 else f"{first.lower()}.{last.lower()}{n}@example{n % 97}.com"
+        phone = None if rng.random() < 0.3 else f"+1-555-{n % 10_000_000:07d}"
+        company = None if rng.random() < 0.1 else rng.choice(companies)
+        customer_id = None
+        if status == "converted":
+            customer_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+            number = f"CUST-{len(customers) + 1:03d}"
+            customers.append(
+                (customer_id, organization_id, number, company or f"{first} {last}", email, phone, "active")
+                + (updated, updated)
+            )
         yield (
             uuid.UUID(int=rng.getrandbits(128), version=4),
             organization_id,
             f"{first} {last}",
-            None if rng.random() < 0.05 else f"{first.lower()}.{last.lower()}{n}@example{n % 97}.com",
-            None if rng.random() < 0.3 else f"+1-555-{n % 10_000_000:07d}",
-            None if rng.random() < 0.1 else rng.choice(companies),
+            email,
+            phone,
+            company,
             sources[i],
             status,
             None if rng.random() < 0.15 else min(100, max(0, int(rng.gauss(50, 22)))),
@@ -93,7 +112,7 @@ def lead_rows(organization_id, reps, count, rng, offset):
             "{}" if rng.random() < 0.9 else json.dumps({"industry": rng.choice(["saas", "retail", "health"])}),
             rng.random() > 0.05,
             updated if status == "converted" else None,
-            None,
+            customer_id,
             created,
             updated,
         )
@@ -156,11 +175,21 @@ def main():
             cursor.execute(f'DROP INDEX "{name}"')
         cursor.execute("SET session_replication_role = replica")  # no FK triggers during COPY
         offset = 0
+        customers = {organization_id: [] for organization_id, _, _ in plan}
         with cursor.copy(f"COPY leads_lead ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for organization_id, reps, count in plan:
-                for row in lead_rows(organization_id, reps, count, rng, offset):
+                for row in lead_rows(organization_id, reps, count, rng, offset, customers[organization_id]):
                     copy.write_row(row)
                 offset += count
+        with cursor.copy(f"COPY customers_customer ({', '.join(CUSTOMER_COLUMNS)}) FROM STDIN") as copy:
+            for rows in customers.values():
+                for row in rows:
+                    copy.write_row(row)
+        for organization_id, rows in customers.items():
+            cursor.execute(
+                "UPDATE organizations_organization SET last_customer_number = %s WHERE id = %s",
+                [len(rows), organization_id],
+            )
         cursor.execute("SET session_replication_role = DEFAULT")
         print(f"copied {offset} leads in {time.monotonic() - started:.0f}s", flush=True)
         cursor.execute("SET maintenance_work_mem = '512MB'")
@@ -172,6 +201,7 @@ def main():
     with raw.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE leads_lead")
         cursor.execute("VACUUM ANALYZE organizations_user")
+        cursor.execute("VACUUM ANALYZE customers_customer")
     print(f"done: {offset} leads in {time.monotonic() - started:.0f}s", flush=True)
     for slug, _, _ in ORGANIZATIONS:
         print(f"  login: admin@{slug}.example / {PASSWORD}")

@@ -1,11 +1,13 @@
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
 from customers.models import Customer
 from events.models import Event
 from events.services import customer_event, lead_event, record_events
 from leads.history import Action, field_changes, history_entry, record_history
+from leads.lifecycle import UNCONVERTED_STATUS
 from leads.models import Lead
 from organizations.models import Organization
 
@@ -110,18 +112,39 @@ def _apply(customer: Customer, data: dict) -> dict:
 
 @transaction.atomic
 def customer_delete(*, customer: Customer, user, via: str = "api") -> None:
-    """Delete a customer. Its converted leads stay converted, unlinked, with a history entry saying so."""
+    """Delete a customer. Each lead converted into it is unconverted first (leads/lifecycle.py), in the same
+    transaction: back to `qualified`, unlinked, convertedAt cleared, history `unconverted` and `lead.unconverted`.
+    """
     # The customer first: a conversion attaching a lead to it waits, then finds it gone (404),
     # instead of linking a lead to a row being deleted.
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    leads = list(Lead.objects.filter(converted_customer=customer).select_for_update())
-    changes = {"convertedCustomerId": {"old": str(customer.pk), "new": None}}
-    record_history(
-        history_entry(lead=lead, action=Action.UPDATED, actor=user, via=via, changes=changes) for lead in leads
-    )
+    try:
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    except Customer.DoesNotExist:
+        raise NotFound("No customer with this id in your organization.") from None
+    leads = list(Lead.objects.filter(converted_customer=customer).order_by("pk").select_for_update())
     events = [customer_event(Event.Type.CUSTOMER_DELETED, customer=customer, user=user, via=via)]
-    for lead in leads:
-        lead.converted_customer_id = None  # what the delete below does to the row
-        events.append(lead_event(Event.Type.LEAD_UPDATED, lead=lead, user=user, via=via, changes=changes))
+    if leads:
+        data = {"status": UNCONVERTED_STATUS, "converted_at": None, "converted_customer": None}
+        entries = []
+        now = timezone.now()
+        for lead in leads:
+            changes = field_changes(lead, data)
+            for field, value in data.items():
+                setattr(lead, field, value)
+            lead.updated_at = now
+            entries.append(history_entry(lead=lead, action=Action.UNCONVERTED, actor=user, via=via, changes=changes))
+            events.append(
+                lead_event(
+                    Event.Type.LEAD_UNCONVERTED,
+                    lead=lead,
+                    user=user,
+                    via=via,
+                    customerId=str(customer.pk),
+                    changes=changes,
+                )
+            )
+        # One UPDATE for all: the CHECK constraint (lead_converted_with_customer) holds before the customer goes.
+        Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(**data, updated_at=now)
+        record_history(entries)
     record_events(events)
-    customer.delete()  # converted_customer is SET_NULL on the leads.
+    customer.delete()

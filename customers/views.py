@@ -37,7 +37,8 @@ SORTABLE_FIELDS = {
     partial_update=extend_schema(responses={200: CustomerWithLeadsSerializer, **ERRORS}),
     destroy=extend_schema(
         responses={204: None, **ERRORS},
-        description="The leads converted into the customer stay converted, with their history, and are unlinked.",
+        description="Each lead converted into the customer is unconverted in the same transaction: back to "
+        "'qualified', unlinked, convertedAt cleared, with an 'unconverted' history entry.",
     ),
 )
 class CustomerViewSet(

@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from rest_framework.exceptions import NotFound, ValidationError
 
 from leads import selectors, services
 from leads.exporting import csv_rows
+from leads.lifecycle import lifecycle_problem
 from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus
 from leadsite.admin_site import day_with_time_on_hover, readable_timestamp, truncated
 from leadsite.errors import Conflict, flatten_errors
@@ -138,8 +140,18 @@ class LeadAdminForm(forms.ModelForm):
 
     def clean_status(self):
         status = self.cleaned_data.get("status")
-        if status == LeadStatus.CONVERTED and getattr(self.instance, "status", None) != LeadStatus.CONVERTED:
-            raise forms.ValidationError("Convert a lead with the 'Convert to customers' action, not by its status.")
+        # The lifecycle as the API has it (leads/lifecycle.py); the service checks it again on the locked row.
+        problem = lifecycle_problem(lead=None if self.instance._state.adding else self.instance, status=status)
+        if problem is not None:
+            _, message, code = problem
+            if code == "use_convert_endpoint":
+                message = "Convert a lead with the 'Convert selected leads to customers' action, not by its status."
+            else:
+                message = (
+                    "This lead has been converted to a customer: its status stays 'converted'. "
+                    "An organization admin can undo the conversion (POST /leads/{id}/unconvert)."
+                )
+            raise forms.ValidationError(message, code=code)
         return status
 
     def clean(self):
@@ -347,7 +359,7 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         for lead in queryset.iterator(chunk_size=1000):
             try:
                 services.lead_convert_to_customer(lead=lead, user=request.user, via=VIA)
-            except Conflict as exc:
+            except (Conflict, NotFound) as exc:
                 skipped.append(f"{lead}: {' '.join(item['message'] for item in flatten_errors(exc.detail))}")
             else:
                 converted_leads.append(lead)
@@ -393,10 +405,13 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         status = form.cleaned_data["status"]
         changed_leads, skipped = [], []
         for lead in queryset.iterator(chunk_size=1000):
-            if lead.status == LeadStatus.CONVERTED:
-                skipped.append(f"{lead}: already converted")
-            elif lead.status != status:
+            if lead.status == status:
+                continue
+            try:
                 services.lead_update(lead=lead, user=request.user, data={"status": status}, via=VIA)
+            except (Conflict, ValidationError, NotFound) as exc:
+                skipped.append(f"{lead}: {' '.join(item['message'] for item in flatten_errors(exc.detail))}")
+            else:
                 changed_leads.append(lead)
         label = LeadStatus(status).label.lower()
         self._log_bulk_change(request, changed_leads, f"Status set to {label} (bulk action).")

@@ -36,6 +36,7 @@ from events.models import Event
 from events.services import lead_event, new_event, record_events
 from leads.exporting import FORMULA_START, unquote_formula
 from leads.history import Action, created_changes, field_changes, history_entry, record_history
+from leads.lifecycle import lifecycle_problem
 from leads.models import Lead, LeadHistory
 from leads.serializers import LeadSerializer, OrganizationUserField
 from leadsite.bulk import insert_rows
@@ -823,6 +824,11 @@ class Importer:
                 validated = validator.run_validation(data)
             except ValidationError as exc:
                 skip(row, error_messages(exc.detail))
+                continue
+            # The lifecycle as the API has it: 'converted' only by converting; a converted lead keeps it.
+            problem = lifecycle_problem(lead=lead, status=validated.get("status"))
+            if problem is not None:
+                skip(row, [problem])
                 continue
 
             if lead is None:

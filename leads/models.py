@@ -113,6 +113,12 @@ class Lead(models.Model):
                 condition=Q(score__isnull=True) | Q(score__gte=SCORE_MIN, score__lte=SCORE_MAX),
                 name="lead_score_0_100",
             ),
+            # The lifecycle (leads/lifecycle.py): converted exactly when linked to a customer, with a date.
+            models.CheckConstraint(
+                condition=Q(status=LeadStatus.CONVERTED, converted_customer__isnull=False, converted_at__isnull=False)
+                | (~Q(status=LeadStatus.CONVERTED) & Q(converted_customer__isnull=True, converted_at__isnull=True)),
+                name="lead_converted_with_customer",
+            ),
         ]
         indexes = [
             *_sort_indexes(),
@@ -138,6 +144,7 @@ class LeadHistory(models.Model):
         CREATED = "created", "Created"
         UPDATED = "updated", "Updated"
         CONVERTED = "converted", "Converted"
+        UNCONVERTED = "unconverted", "Unconverted"
         MERGED = "merged", "Merged"
         DELETED = "deleted", "Deleted"
         REASSIGNED = "reassigned", "Reassigned"

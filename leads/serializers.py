@@ -92,13 +92,6 @@ class LeadSerializer(StrictTypesMixin, FastRepresentationMixin, serializers.Mode
             for field in ("phone", "company", "source", "notes")
         }
 
-    def validate_status(self, value):
-        if self.instance is None and value == LeadStatus.CONVERTED:
-            raise serializers.ValidationError(
-                "A lead cannot be created as 'converted'; create it, then use convert-to-customer."
-            )
-        return value
-
     def validate_customFields(self, value):
         return validate_custom_fields(value)
 
@@ -112,7 +105,8 @@ class LeadSerializer(StrictTypesMixin, FastRepresentationMixin, serializers.Mode
 class LeadCreateSerializer(LeadSerializer):
     """A new lead: any lead field, but it cannot be created as converted."""
 
-    # Documents POST /leads only; the view validates with LeadSerializer, whose message is clearer.
+    # Documents POST /leads only; the view validates with LeadSerializer and the service refuses 'converted'
+    # with the lifecycle's message (leads/lifecycle.py).
 
     status = serializers.ChoiceField(choices=[(s, s) for s in STATUSES_ON_CREATE], required=False)
 

@@ -16,12 +16,24 @@ from events.payloads import customer_payload
 from events.services import customer_event, lead_event, record_events
 from leads import selectors
 from leads.history import Action, created_changes, field_changes, history_entry, lead_snapshot, record_history
+from leads.lifecycle import UNCONVERTED_STATUS, check_status_change
 from leads.models import Lead, LeadHistory, LeadStatus
 from leadsite.errors import Conflict
 from organizations.models import User
 
 # Fields a merge fills from the duplicates when the surviving lead has no value.
 MERGE_FILL_FIELDS = ("email", "phone", "company", "source", "assigned_to")
+
+
+def _locked(lead: Lead) -> Lead:
+    """The lead's row, locked until the transaction ends; a 404 if it is gone (deleted by a racing request).
+
+    Views read the lead without a lock; every write re-reads it here and decides on what it locked.
+    """
+    try:
+        return Lead.objects.select_for_update().get(pk=lead.pk)
+    except Lead.DoesNotExist:
+        raise NotFound("No lead with this id in your organization.") from None
 
 
 def _lock_email(organization_id, email: str) -> None:
@@ -39,6 +51,7 @@ def lead_create(*, organization, user, data: dict, allow_duplicate: bool = False
     A lead whose email an existing lead of the organization already has (compared
     case-insensitively) is refused with a Conflict naming that lead, unless `allow_duplicate`.
     """
+    check_status_change(lead=None, status=data.get("status"))
     email = data.get("email")
     if email and not allow_duplicate:
         _lock_email(organization.pk, email)
@@ -61,8 +74,13 @@ def lead_create(*, organization, user, data: dict, allow_duplicate: bool = False
 def lead_update(*, lead: Lead, user, data: dict, via: str = "api") -> Lead:
     """Apply validated data (model field names) to a lead, writing only the given fields.
 
-    The history entry lists each changed field with its old and new value; nothing changed, no entry.
+    The row is locked first and compared with what it holds then, so of two racing updates the
+    second sees the first's values (its history's `old` is the first's `new`). The lifecycle
+    (leads/lifecycle.py) is checked against the locked row. The history entry lists each changed
+    field with its old and new value; nothing changed, no entry.
     """
+    lead = _locked(lead)
+    check_status_change(lead=lead, status=data.get("status"))
     changes = field_changes(lead, data)
     for field, value in data.items():
         setattr(lead, field, value)
@@ -76,7 +94,7 @@ def lead_update(*, lead: Lead, user, data: dict, via: str = "api") -> Lead:
 @transaction.atomic
 def lead_delete(*, lead: Lead, user, force: bool = False, via: str = "api") -> None:
     """Delete a lead; a converted lead only with `force`. Its history stays."""
-    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    lead = _locked(lead)
     if lead.status == LeadStatus.CONVERTED and not force:
         raise Conflict(
             "Lead has been converted to a customer; delete it with force=true if you are sure.", code="lead_converted"
@@ -143,6 +161,38 @@ def lead_convert_to_customer(*, lead: Lead, user, customer: Customer | None = No
     )
     record_events(events)
     return customer
+
+
+@transaction.atomic
+def lead_unconvert(*, lead: Lead, user, via: str = "api") -> Lead:
+    """Undo a conversion: unlink the lead from its customer (which stays), back to `qualified`, without convertedAt.
+
+    History `unconverted`, event `lead.unconverted` (with the customer's id). A lead that is not
+    converted is a 409.
+    """
+    lead = _locked(lead)
+    if lead.status != LeadStatus.CONVERTED:
+        raise Conflict("Lead is not converted; there is no conversion to undo.")
+    customer_id = lead.converted_customer_id
+    data = {"status": UNCONVERTED_STATUS, "converted_at": None, "converted_customer": None}
+    changes = field_changes(lead, data)
+    for field, value in data.items():
+        setattr(lead, field, value)
+    lead.save(update_fields=[*data.keys(), "updated_at"])
+    record_history([history_entry(lead=lead, action=Action.UNCONVERTED, actor=user, via=via, changes=changes)])
+    record_events(
+        [
+            lead_event(
+                Event.Type.LEAD_UNCONVERTED,
+                lead=lead,
+                user=user,
+                via=via,
+                customerId=str(customer_id),
+                changes=changes,
+            )
+        ]
+    )
+    return lead
 
 
 def _is_empty(value) -> bool:

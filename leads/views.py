@@ -38,7 +38,7 @@ from leadsite.api import (
 )
 from leadsite.filters import FilterWhenAskedBackend
 from organizations.models import User
-from organizations.permissions import role_allows
+from organizations.permissions import IsOrganizationAdmin, role_allows
 from organizations.scoping import OrganizationScopedViewSetMixin
 
 ERRORS = {
@@ -52,6 +52,11 @@ DUPLICATE_ERRORS = {
     409: OpenApiResponse(ErrorSerializer, description="A lead with this email exists (details: existingLeadId)"),
 }
 DELETE_ERRORS = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Lead is converted; send force=true")}
+UNCONVERT_ERRORS = {
+    **ERRORS,
+    403: OpenApiResponse(ErrorSerializer, description="Only an organization admin may undo a conversion"),
+    409: OpenApiResponse(ErrorSerializer, description="Lead is not converted"),
+}
 MERGE_ERRORS = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="A duplicate has been converted")}
 ALLOW_DUPLICATE = OpenApiParameter(
     "allowDuplicate", bool, description="Create the lead even if a lead with its email exists (default false)."
@@ -144,6 +149,17 @@ class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.Mode
         customer = services.lead_convert_to_customer(lead=lead, user=request.user, customer=customer)
         body = ConvertResponseSerializer({"customerId": customer.id, "customer": customer}).data
         return Response(body, status=status.HTTP_200_OK if customer_id else status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={200: LeadSerializer, **UNCONVERT_ERRORS},
+        description="Undoes a conversion (organization admins only): unlinks the lead from its customer, which "
+        "stays, sets it back to 'qualified' and clears convertedAt; its history records 'unconverted'.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[IsOrganizationAdmin])
+    def unconvert(self, request, pk=None):
+        lead = services.lead_unconvert(lead=self.get_object(), user=request.user)
+        return Response(LeadSerializer(lead, context=self.get_serializer_context()).data)
 
     @extend_schema(
         responses={200: DuplicateGroupSerializer(many=True), **ERRORS},

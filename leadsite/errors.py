@@ -37,6 +37,7 @@ ERROR_CODES = {
     "unknown_parameter": "A query parameter or body field this endpoint does not know.",
     "duplicate_email": "The email is already used.",
     "lead_converted": "The lead has already been converted to a customer.",
+    "use_convert_endpoint": "A lead becomes converted only through POST /leads/{id}/convert-to-customer.",
     "conflict": "The request conflicts with the current state of the resource.",
     "precondition_failed": "The resource changed since the version the request names.",
     "idempotency_key_reused": "The Idempotency-Key was used with a different request.",

@@ -6,6 +6,7 @@ import pytest
 
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
+from events.models import Event
 from leads.models import Lead, LeadHistory, LeadStatus
 from leads.tests.factories import LeadFactory
 
@@ -76,7 +77,7 @@ def test_list_takes_the_same_number_of_queries_whatever_the_page_size(
 ):
     for _ in range(12):
         customer = CustomerFactory(organization=organization)
-        LeadFactory.create_batch(2, organization=organization, converted_customer=customer)
+        LeadFactory.create_batch(2, organization=organization, converted_customer=customer, status=LeadStatus.CONVERTED)
 
     # user, count, page, the page's leads (prefetched)
     with django_assert_num_queries(4):
@@ -149,7 +150,7 @@ def test_bad_query_parameters_are_400_naming_the_parameter(api, query, field):
 
 def test_get_customer(api, organization):
     customer = CustomerFactory(organization=organization, contact_phone="555-0100")
-    lead = LeadFactory(organization=organization, converted_customer=customer)
+    lead = LeadFactory(organization=organization, converted_customer=customer, status=LeadStatus.CONVERTED)
 
     response = api.get(f"/customers/{customer.id}")
 
@@ -215,7 +216,7 @@ def test_customers_cannot_be_created_directly(api):
 # --- delete
 
 
-def test_delete_unlinks_the_converted_leads_and_keeps_their_history(api, organization):
+def test_delete_unconverts_its_leads_with_history_and_events(api, organization):
     leads = LeadFactory.create_batch(2, organization=organization, status=LeadStatus.QUALIFIED)
     customer_id = convert(api, leads[0])
     convert(api, leads[1], Customer.objects.get(pk=customer_id))
@@ -226,13 +227,22 @@ def test_delete_unlinks_the_converted_leads_and_keeps_their_history(api, organiz
     assert response.status_code == 204
     assert not Customer.objects.exists()
     for lead in Lead.objects.all():
-        assert (lead.status, lead.converted_customer_id) == (LeadStatus.CONVERTED, None)
-        assert lead.converted_at is not None
+        assert (lead.status, lead.converted_customer_id, lead.converted_at) == (LeadStatus.QUALIFIED, None, None)
     history = LeadHistory.objects.filter(lead_id__in=[lead.id for lead in leads])
     assert history.count() == history_before + 2
-    unlinked = history.filter(action="updated")
-    assert [entry.changes for entry in unlinked] == [{"convertedCustomerId": {"old": customer_id, "new": None}}] * 2
-    assert api.get(f"/leads/{leads[0].id}").json()["convertedCustomerId"] is None
+    unconverted = history.filter(action="unconverted")
+    assert len(unconverted) == 2
+    for entry in unconverted:
+        assert entry.changes["status"] == {"old": "converted", "new": "qualified"}
+        assert entry.changes["convertedCustomerId"] == {"old": customer_id, "new": None}
+        assert entry.changes["convertedAt"]["new"] is None
+    events = Event.objects.filter(type="lead.unconverted")
+    assert sorted(event.data["lead"]["id"] for event in events) == sorted(str(lead.id) for lead in leads)
+    assert {event.data["customerId"] for event in events} == {customer_id}
+    body = api.get(f"/leads/{leads[0].id}").json()
+    assert (body["status"], body["convertedCustomerId"], body["convertedAt"]) == ("qualified", None, None)
+    # Converting it again makes a new customer, as the lead is qualified.
+    assert api.post(f"/leads/{leads[0].id}/convert-to-customer", {}, format="json").status_code == 201
 
 
 # --- scoping and authentication

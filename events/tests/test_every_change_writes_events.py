@@ -125,8 +125,10 @@ def test_customer_update_and_delete(api, organization, user, lead):
     assert update.data["changes"] == {"status": {"old": "active", "new": "churned"}}
     assert update.data["customer"] == {key: value for key, value in updated.items() if key != "leadIds"}
     assert (delete.type, delete.data["customer"]["id"]) == ("customer.deleted", str(customer.pk))
-    assert unlinked.type == "lead.updated"
-    assert unlinked.data["changes"] == {"convertedCustomerId": {"old": str(customer.pk), "new": None}}
+    assert unlinked.type == "lead.unconverted"
+    assert unlinked.data["customerId"] == str(customer.pk)
+    assert unlinked.data["changes"]["convertedCustomerId"] == {"old": str(customer.pk), "new": None}
+    assert unlinked.data["changes"]["status"] == {"old": "converted", "new": "qualified"}
     assert unlinked.data["lead"] == api.get(f"/leads/{lead.pk}").json()
 
 

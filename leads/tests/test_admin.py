@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from conftest import needs_chromium, screenshot
 from customers.models import Customer
@@ -300,6 +302,10 @@ def test_set_status_action_skips_converted_leads(staff_client, organization, lea
     lead.refresh_from_db()
     converted.refresh_from_db()
     assert (lead.status, converted.status) == ("contacted", "converted")
+    assert converted.converted_customer_id is not None
+    messages = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("Skipped 1" in message and "/unconvert" in message for message in messages)
+    assert not LeadHistory.objects.filter(lead_id=converted.pk).exists()
 
 
 def test_set_status_action_does_not_offer_converted(staff_client, lead):
@@ -366,7 +372,7 @@ def test_editing_a_lead_records_history_and_the_page_shows_it(staff_client, lead
 
 def test_change_page_links_to_the_converted_customer_and_back(staff_client, organization, lead):
     customer = CustomerFactory(organization=organization, company_name="Alpha Customer")
-    lead.status, lead.converted_customer = LeadStatus.CONVERTED, customer
+    lead.status, lead.converted_customer, lead.converted_at = LeadStatus.CONVERTED, customer, timezone.now()
     lead.save()
     page = staff_client.get(lead_url("change", lead)).content.decode()
     assert customer_url("change", customer) in page
@@ -393,6 +399,49 @@ def test_status_converted_cannot_be_set_by_hand(staff_client, lead):
     response = staff_client.post(lead_url("change", lead), {"name": "x", "status": "converted", "custom_fields": "{}"})
     assert response.status_code == 200
     assert "status" in response.context["adminform"].form.errors
+    lead.refresh_from_db()
+    assert (lead.status, lead.converted_customer_id) == (LeadStatus.QUALIFIED, None)
+
+
+def converted_form_data(lead, **changes):
+    data = {"name": lead.name, "status": lead.status, "score": lead.score, "custom_fields": "{}", "is_active": "on"}
+    data.update(email=lead.email, phone=lead.phone, company=lead.company, source=lead.source)
+    return {**data, **changes}
+
+
+def test_a_converted_leads_status_cannot_be_changed_in_the_form(staff_client, organization):
+    lead = LeadFactory(organization=organization, status=LeadStatus.CONVERTED)
+
+    response = staff_client.post(lead_url("change", lead), converted_form_data(lead, status="qualified"))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["status"]
+    assert "undo the conversion" in errors[0]
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.CONVERTED and lead.converted_customer_id is not None
+
+
+def test_a_converted_leads_other_fields_stay_editable_in_the_form(staff_client, organization, staff):
+    lead = LeadFactory(organization=organization, status=LeadStatus.CONVERTED, name="Old Name")
+
+    response = staff_client.post(lead_url("change", lead), converted_form_data(lead, name="New Name"))
+
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert (lead.name, lead.status) == ("New Name", LeadStatus.CONVERTED)
+    entry = LeadHistory.objects.get(lead_id=lead.pk)
+    assert (entry.action, entry.changes) == ("updated", {"name": {"old": "Old Name", "new": "New Name"}})
+
+
+def test_convert_action_skips_a_converted_lead_without_a_second_customer(staff_client, organization):
+    lead = LeadFactory(organization=organization, status=LeadStatus.CONVERTED)
+
+    response = run_action(staff_client, "convert_to_customers", [lead])
+
+    assert response.status_code == 302
+    assert Customer.objects.count() == 1
+    messages = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("already been converted" in message for message in messages)
 
 
 def test_a_new_customer_is_numbered_in_the_staff_users_organization(staff_client, organization):
@@ -484,6 +533,7 @@ PRODUCTION_CHECK = """
 import django
 django.setup()
 from django.test import Client
+from django.utils import timezone
 client = Client()
 page = client.get("/admin/login/", secure=True)
 css = client.get("/static/admin/css/base.css", secure=True)

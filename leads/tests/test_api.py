@@ -202,13 +202,13 @@ def test_put_with_a_partial_body_updates_only_those_fields(api, organization):
     assert lead.status == "contacted" and lead.score == 85 and lead.assigned_to == assignee
 
 
-def test_update_may_set_converted_inactive_and_clear_fields(api, organization):
+def test_update_may_set_status_inactive_and_clear_fields(api, organization):
     lead = LeadFactory(organization=organization, score=40)
 
-    response = api.patch(f"/leads/{lead.id}", {"status": "converted", "isActive": False, "score": None}, format="json")
+    response = api.patch(f"/leads/{lead.id}", {"status": "qualified", "isActive": False, "score": None}, format="json")
 
     assert response.status_code == 200
-    assert response.json()["status"] == "converted"
+    assert response.json()["status"] == "qualified"
     assert response.json()["isActive"] is False and response.json()["score"] is None
 
 

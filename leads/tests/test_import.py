@@ -220,7 +220,7 @@ class TestBadRows:
             (",a@x.test,,,,", "name", "This field may not be blank."),
             ("Acme,not-an-email,,,,", "email", "Enter a valid email address."),
             ("Acme,,,150,,", "score", "Ensure this value is less than or equal to 100."),
-            ("Acme,,,,converted,", "status", "A lead cannot be created as 'converted'"),
+            ("Acme,,,,converted,", "status", "A lead becomes 'converted' only by converting it"),
             ("Acme,,,,won,", "status", '"won" is not a valid choice.'),
             ("Acme,,,,,3f2504e0-4f89-11d3-9a0c-0305e82c3301", "assignedTo", "No active user with id"),
             ("Acme,,,,,nobody@x.test", "assignedTo", "No active user with email 'nobody@x.test'"),
@@ -398,14 +398,32 @@ class TestDuplicatesAndUpsert:
             "score": {"old": 10, "new": 90},
         }
 
-    def test_upsert_may_set_converted_on_an_existing_lead_as_put_may(self, tmp_path, organization):
-        LeadFactory(organization=organization, email="a@x.test", status="qualified")
+    def test_upsert_may_not_set_converted_as_put_may_not(self, tmp_path, organization):
+        lead = LeadFactory(organization=organization, email="a@x.test", status="qualified")
         path = write(tmp_path, "leads.csv", "name,email,status\nAcme,a@x.test,converted\nNew,n@x.test,converted\n")
+        errors = tmp_path / "errors.csv"
 
-        code, out = run_import(path, organization, "--upsert", "email")
+        code, out = run_import(path, organization, "--upsert", "email", "--errors", str(errors))
+
+        assert "0 created, 0 updated, 0 unchanged, 2 skipped" in out
+        assert "use POST /leads/{id}/convert-to-customer" in errors.read_text()
+        lead.refresh_from_db()
+        assert lead.status == "qualified" and lead.converted_customer_id is None
+
+    def test_upsert_keeps_a_converted_lead_converted_and_refuses_changing_its_status(self, tmp_path, organization):
+        lead = LeadFactory(organization=organization, email="a@x.test", status="converted", score=1)
+        other = LeadFactory(organization=organization, email="b@x.test", status="converted")
+        path = write(tmp_path, "leads.csv", "name,email,status,score\nAcme,a@x.test,converted,9\nBeta,b@x.test,new,5\n")
+        errors = tmp_path / "errors.csv"
+
+        code, out = run_import(path, organization, "--upsert", "email", "--errors", str(errors))
 
         assert "0 created, 1 updated, 0 unchanged, 1 skipped" in out
-        assert "A lead cannot be created as 'converted'" in out
+        assert f"POST /leads/{other.id}/unconvert" in errors.read_text()
+        lead.refresh_from_db()
+        other.refresh_from_db()
+        assert (lead.status, lead.score, lead.converted_customer_id is not None) == ("converted", 9, True)
+        assert (other.status, other.score) == ("converted", 50)
 
     def test_upsert_twice_changes_nothing_the_second_time(self, tmp_path, organization, user):
         path = write(

@@ -169,10 +169,11 @@ def test_create(api, rep, django_assert_num_queries):
 
 
 def test_update(api, leads, user, django_assert_num_queries):
-    # authentication, the lead, BEGIN, UPDATE, INSERT history, INSERT event, COMMIT
-    with django_assert_num_queries(8):
-        assert api.put(f"/leads/{leads[1].id}", {"name": "Ada"}, format="json").status_code == 200
+    # authentication, the lead, BEGIN, the lead's lock (SELECT ... FOR UPDATE), UPDATE, INSERT history,
+    # INSERT event, COMMIT
     with django_assert_num_queries(9):
+        assert api.put(f"/leads/{leads[1].id}", {"name": "Ada"}, format="json").status_code == 200
+    with django_assert_num_queries(10):
         assert api.put(f"/leads/{leads[1].id}", {"assignedTo": str(user.id)}, format="json").status_code == 200
 
 
@@ -208,7 +209,8 @@ def test_reassign(api, organization, user, rep, django_assert_num_queries, moved
 
 
 def test_patch(api, leads, django_assert_num_queries):
-    with django_assert_num_queries(8):
+    # as test_update: + the lead's lock
+    with django_assert_num_queries(9):
         assert api.patch(f"/leads/{leads[1].id}", {"score": 3}, format="json").status_code == 200
 
 

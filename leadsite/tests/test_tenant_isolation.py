@@ -66,9 +66,13 @@ def world():
     ]
     # A duplicate pair, so A has something for the duplicates listing.
     LeadFactory(organization=a, name="Alpha Secret Duplicate", email=a_leads[0].email, source=A_SOURCE)
-    a_converted = LeadFactory(organization=a, name="Alpha Secret Converted", email="conv@alpha.example")
-    a_converted.status, a_converted.converted_customer = LeadStatus.CONVERTED, a_customer
-    a_converted.save()
+    LeadFactory(
+        organization=a,
+        name="Alpha Secret Converted",
+        email="conv@alpha.example",
+        status=LeadStatus.CONVERTED,
+        converted_customer=a_customer,
+    )
     a_refresh = RefreshToken.for_user(a_admin)
     with transaction.atomic():
         (a_event,) = record_events([lead_event("lead.created", lead=a_leads[1], user=a_admin, via="api")])
