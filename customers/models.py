@@ -22,6 +22,8 @@ class Customer(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every write: the ETag (leadsite/etags.py).
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
 
     objects = OrganizationScopedQuerySet.as_manager()
 

@@ -9,6 +9,7 @@ from events.services import customer_event, lead_event, record_events
 from leads.history import Action, field_changes, history_entry, record_history
 from leads.lifecycle import UNCONVERTED_STATUS
 from leads.models import Lead
+from leadsite.etags import IfMatch, check_if_match
 from organizations.models import Organization
 
 
@@ -90,9 +91,25 @@ def customer_attach_contact(
     ]
 
 
-@transaction.atomic(savepoint=False)
-def customer_update(*, customer: Customer, user, data: dict, via: str = "api") -> Customer:
-    """Apply validated data (model field names), writing only the given fields; an event lists what changed."""
+def _locked(customer: Customer) -> Customer:
+    """The customer's row, locked until the transaction ends; a 404 if a racing request deleted it."""
+    try:
+        return Customer.objects.select_for_update().get(pk=customer.pk)
+    except Customer.DoesNotExist:
+        raise NotFound("No customer with this id in your organization.") from None
+
+
+# With a savepoint: it may refuse (412, 404) inside a caller's transaction, which then goes on.
+@transaction.atomic
+def customer_update(
+    *, customer: Customer, user, data: dict, via: str = "api", if_match: IfMatch | None = None
+) -> Customer:
+    """Apply validated data (model field names), writing only the given fields; an event lists what changed.
+
+    The row is locked and compared (If-Match too) as it is then, as lead_update does.
+    """
+    customer = _locked(customer)
+    check_if_match(if_match, customer)
     changes = _apply(customer, data)
     if changes:
         record_events(
@@ -106,21 +123,20 @@ def _apply(customer: Customer, data: dict) -> dict:
     changes = field_changes(customer, data)
     for field, value in data.items():
         setattr(customer, field, value)
-    customer.save(update_fields=[*data.keys(), "updated_at"])
+    customer.version += 1
+    customer.save(update_fields=[*data.keys(), "updated_at", "version"])
     return changes
 
 
 @transaction.atomic
-def customer_delete(*, customer: Customer, user, via: str = "api") -> None:
+def customer_delete(*, customer: Customer, user, via: str = "api", if_match: IfMatch | None = None) -> None:
     """Delete a customer. Each lead converted into it is unconverted first (leads/lifecycle.py), in the same
     transaction: back to `qualified`, unlinked, convertedAt cleared, history `unconverted` and `lead.unconverted`.
     """
     # The customer first: a conversion attaching a lead to it waits, then finds it gone (404),
     # instead of linking a lead to a row being deleted.
-    try:
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    except Customer.DoesNotExist:
-        raise NotFound("No customer with this id in your organization.") from None
+    customer = _locked(customer)
+    check_if_match(if_match, customer)
     leads = list(Lead.objects.filter(converted_customer=customer).order_by("pk").select_for_update())
     events = [customer_event(Event.Type.CUSTOMER_DELETED, customer=customer, user=user, via=via)]
     if leads:
@@ -144,7 +160,7 @@ def customer_delete(*, customer: Customer, user, via: str = "api") -> None:
                 )
             )
         # One UPDATE for all: the CHECK constraint (lead_converted_with_customer) holds before the customer goes.
-        Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(**data, updated_at=now)
+        Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(**data, updated_at=now, version=F("version") + 1)
         record_history(entries)
     record_events(events)
     customer.delete()

@@ -8,6 +8,7 @@ from customers.models import Customer
 from customers.serializers import CustomerWithLeadsSerializer
 from leads.models import Lead
 from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin, SortBackend
+from leadsite.etags import ETAG, IF_MATCH, ETagMixin, IfMatch
 from leadsite.filters import FilterWhenAskedBackend
 from organizations.scoping import OrganizationScopedViewSetMixin
 
@@ -15,6 +16,9 @@ ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input"),
     401: OpenApiResponse(ErrorSerializer, description="Missing or invalid token"),
     404: OpenApiResponse(ErrorSerializer, description="Not found in your organization"),
+}
+PRECONDITION = {
+    412: OpenApiResponse(ErrorSerializer, description="If-Match names another version (the ETag header: the current)")
 }
 SORTABLE_FIELDS = {
     "companyName": "company_name",
@@ -28,21 +32,26 @@ SORTABLE_FIELDS = {
 
 @extend_schema_view(
     list=extend_schema(responses={200: CustomerWithLeadsSerializer(many=True), **ERRORS}),
-    retrieve=extend_schema(responses={200: CustomerWithLeadsSerializer, **ERRORS}),
+    retrieve=extend_schema(parameters=[ETAG], responses={200: CustomerWithLeadsSerializer, **ERRORS}),
     update=extend_schema(
         request=CustomerWithLeadsSerializer(partial=True),
-        responses={200: CustomerWithLeadsSerializer, **ERRORS},
+        parameters=[IF_MATCH, ETAG],
+        responses={200: CustomerWithLeadsSerializer, **ERRORS, **PRECONDITION},
         description="Fields not sent keep their value, as with PATCH.",
     ),
-    partial_update=extend_schema(responses={200: CustomerWithLeadsSerializer, **ERRORS}),
+    partial_update=extend_schema(
+        parameters=[IF_MATCH, ETAG], responses={200: CustomerWithLeadsSerializer, **ERRORS, **PRECONDITION}
+    ),
     destroy=extend_schema(
-        responses={204: None, **ERRORS},
+        parameters=[IF_MATCH],
+        responses={204: None, **ERRORS, **PRECONDITION},
         description="Each lead converted into the customer is unconverted in the same transaction: back to "
         "'qualified', unlinked, convertedAt cleared, with an 'unconverted' history entry.",
     ),
 )
 class CustomerViewSet(
     OrganizationScopedViewSetMixin,
+    ETagMixin,
     PartialPutMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -67,9 +76,15 @@ class CustomerViewSet(
         return self.queryset.prefetch_related(Prefetch("leads", queryset=leads))
 
     def perform_update(self, serializer):
-        serializer.instance = services.customer_update(
-            customer=serializer.instance, user=self.request.user, data=serializer.validated_data
+        updated = services.customer_update(
+            customer=serializer.instance,
+            user=self.request.user,
+            data=serializer.validated_data,
+            if_match=IfMatch.from_request(self.request),
         )
+        # The service returns the row it locked; leadIds as get_object prefetched them, without another query.
+        updated._prefetched_objects_cache = getattr(serializer.instance, "_prefetched_objects_cache", {})
+        serializer.instance = self.etag_object = updated
 
     def perform_destroy(self, instance):
-        services.customer_delete(customer=instance, user=self.request.user)
+        services.customer_delete(customer=instance, user=self.request.user, if_match=IfMatch.from_request(self.request))

@@ -328,9 +328,9 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         if change:
             data = {name: form.cleaned_data[name] for name in form.changed_data if name in fields}
             if data:
-                # The service compares with the stored values; obj already holds the new ones.
-                saved = services.lead_update(lead=Lead.objects.get(pk=obj.pk), user=request.user, data=data, via=VIA)
-                obj.updated_at = saved.updated_at
+                # obj already holds the new values; the service locks the stored row and compares with it.
+                saved = services.lead_update(lead=obj, user=request.user, data=data, via=VIA)
+                obj.updated_at, obj.version = saved.updated_at, saved.version
             return
         data = {name: form.cleaned_data[name] for name in fields if name != "organization"}
         saved = services.lead_create(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache, partial
 
 from django.db import connection, connections, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -730,6 +730,10 @@ class Importer:
             except ValidationError as exc:
                 results.append((row, None, error_messages(exc.detail)))
                 continue
+            problem = lifecycle_problem(lead=None, status=validated.get("status"))  # 'converted' only by converting
+            if problem is not None:
+                results.append((row, None, [problem]))
+                continue
             if "assigned_to" in validated:  # a User; its id crosses to the writing process
                 validated["assigned_to_id"] = getattr(validated.pop("assigned_to"), "pk", None)
             results.append((row, validated, []))
@@ -928,7 +932,9 @@ class Importer:
             changed_fields = {self.model_field_of[name] for _, changes in updates for name in changes}
             for lead, _ in updates:
                 lead.updated_at = now
-            Lead.objects.bulk_update([lead for lead, _ in updates], [*changed_fields, "updated_at"], batch_size=1000)
+                lead.version = F("version") + 1  # the ETag changes (leadsite/etags.py), whoever else wrote it
+            fields = [*changed_fields, "updated_at", "version"]
+            Lead.objects.bulk_update([lead for lead, _ in updates], fields, batch_size=1000)
         created, updated, actor = Action.CREATED, Action.UPDATED, self.actor
         entries = [
             history_entry(lead=lead, action=created, actor=actor, via="import", changes=created_changes(lead))

@@ -100,6 +100,8 @@ class Lead(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every write (services, reassign, import, admin, merge): the ETag (leadsite/etags.py).
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
 
     objects = OrganizationScopedQuerySet.as_manager()
 

@@ -111,6 +111,24 @@ class LeadCreateSerializer(LeadSerializer):
     status = serializers.ChoiceField(choices=[(s, s) for s in STATUSES_ON_CREATE], required=False)
 
 
+class LeadUpdateSerializer(LeadSerializer):
+    """PUT and PATCH of a lead, as the schema documents them (the view validates with LeadSerializer)."""
+
+    status = serializers.ChoiceField(
+        choices=[(s, s) for s in STATUSES_ON_CREATE],
+        required=False,
+        help_text="'converted' only by POST /leads/{id}/convert-to-customer (400 use_convert_endpoint); a converted "
+        "lead keeps its status (409 lead_converted, undo with POST /leads/{id}/unconvert) and may be sent "
+        "'converted' again, which changes nothing.",
+    )
+    customFields = CustomFieldsField(
+        source="custom_fields",
+        required=False,
+        help_text="PATCH: a JSON merge patch (RFC 7396) of the stored object (a key set to null is removed, "
+        "keys not sent stay). PUT: the whole object.",
+    )
+
+
 class LeadBySourceSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     createdAt = TimestampField(source="created_at", read_only=True)
 

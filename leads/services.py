@@ -18,7 +18,10 @@ from leads import selectors
 from leads.history import Action, created_changes, field_changes, history_entry, lead_snapshot, record_history
 from leads.lifecycle import UNCONVERTED_STATUS, check_status_change
 from leads.models import Lead, LeadHistory, LeadStatus
+from leads.validators import validate_custom_fields
 from leadsite.errors import Conflict
+from leadsite.etags import IfMatch, check_if_match
+from leadsite.merge_patch import merge_patch
 from organizations.models import User
 
 # Fields a merge fills from the duplicates when the surviving lead has no value.
@@ -71,20 +74,40 @@ def lead_create(*, organization, user, data: dict, allow_duplicate: bool = False
 
 
 @transaction.atomic
-def lead_update(*, lead: Lead, user, data: dict, via: str = "api") -> Lead:
+def lead_update(
+    *,
+    lead: Lead,
+    user,
+    data: dict,
+    via: str = "api",
+    if_match: IfMatch | None = None,
+    merge_custom_fields: bool = False,
+) -> Lead:
     """Apply validated data (model field names) to a lead, writing only the given fields.
 
     The row is locked first and compared with what it holds then, so of two racing updates the
     second sees the first's values (its history's `old` is the first's `new`). The lifecycle
     (leads/lifecycle.py) is checked against the locked row. The history entry lists each changed
     field with its old and new value; nothing changed, no entry.
+
+    `if_match` (If-Match) is compared with the locked row's ETag. With `merge_custom_fields` (PATCH),
+    data's custom_fields is a JSON merge patch (RFC 7396) applied to the stored object, so that
+    concurrent PATCHes of different keys all stay; otherwise it replaces the object (PUT, the importer).
     """
     lead = _locked(lead)
+    check_if_match(if_match, lead)
     check_status_change(lead=lead, status=data.get("status"))
+    if merge_custom_fields and "custom_fields" in data:
+        merged = merge_patch(lead.custom_fields, data["custom_fields"])
+        try:
+            data = {**data, "custom_fields": validate_custom_fields(merged)}
+        except ValidationError as exc:
+            raise ValidationError({"customFields": exc.detail}) from None
     changes = field_changes(lead, data)
     for field, value in data.items():
         setattr(lead, field, value)
-    lead.save(update_fields=[*data.keys(), "updated_at"])
+    lead.version += 1
+    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
     if changes:
         record_history([history_entry(lead=lead, action=Action.UPDATED, actor=user, via=via, changes=changes)])
         record_events([lead_event(Event.Type.LEAD_UPDATED, lead=lead, user=user, via=via, changes=changes)])
@@ -92,9 +115,10 @@ def lead_update(*, lead: Lead, user, data: dict, via: str = "api") -> Lead:
 
 
 @transaction.atomic
-def lead_delete(*, lead: Lead, user, force: bool = False, via: str = "api") -> None:
+def lead_delete(*, lead: Lead, user, force: bool = False, via: str = "api", if_match: IfMatch | None = None) -> None:
     """Delete a lead; a converted lead only with `force`. Its history stays."""
     lead = _locked(lead)
+    check_if_match(if_match, lead)
     if lead.status == LeadStatus.CONVERTED and not force:
         raise Conflict(
             "Lead has been converted to a customer; delete it with force=true if you are sure.", code="lead_converted"
@@ -114,15 +138,23 @@ def _refuse_conversion(lead: Lead):
         raise Conflict("Lead is inactive; reactivate it before converting it.")
 
 
-@transaction.atomic
 def lead_convert_to_customer(*, lead: Lead, user, customer: Customer | None = None, via: str = "api") -> Customer:
+    """lead_convert, for callers that need only the customer (the admin's action)."""
+    return lead_convert(lead=lead, user=user, customer=customer, via=via)[1]
+
+
+@transaction.atomic
+def lead_convert(
+    *, lead: Lead, user, customer: Customer | None = None, via: str = "api", if_match: IfMatch | None = None
+) -> tuple[Lead, Customer]:
     """Convert the lead into a new customer, or attach it to `customer` (same organization), all or nothing.
 
     Attaching fills only the customer's empty contact fields. The lead row is locked first, then
     the customer's, so of two simultaneous conversions of one lead the second sees it converted,
-    and two leads converted into one customer both keep their link.
+    and two leads converted into one customer both keep their link. Returns the lead and the customer.
     """
-    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    lead = _locked(lead)
+    check_if_match(if_match, lead)
     _refuse_conversion(lead)
     is_new = customer is None
     if is_new:
@@ -147,7 +179,8 @@ def lead_convert_to_customer(*, lead: Lead, user, customer: Customer | None = No
     changes = field_changes(lead, data)
     for field, value in data.items():
         setattr(lead, field, value)
-    lead.save(update_fields=[*data.keys(), "updated_at"])
+    lead.version += 1
+    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
     record_history([history_entry(lead=lead, action=Action.CONVERTED, actor=user, via=via, changes=changes)])
     events.append(
         lead_event(
@@ -160,17 +193,18 @@ def lead_convert_to_customer(*, lead: Lead, user, customer: Customer | None = No
         )
     )
     record_events(events)
-    return customer
+    return lead, customer
 
 
 @transaction.atomic
-def lead_unconvert(*, lead: Lead, user, via: str = "api") -> Lead:
+def lead_unconvert(*, lead: Lead, user, via: str = "api", if_match: IfMatch | None = None) -> Lead:
     """Undo a conversion: unlink the lead from its customer (which stays), back to `qualified`, without convertedAt.
 
     History `unconverted`, event `lead.unconverted` (with the customer's id). A lead that is not
     converted is a 409.
     """
     lead = _locked(lead)
+    check_if_match(if_match, lead)
     if lead.status != LeadStatus.CONVERTED:
         raise Conflict("Lead is not converted; there is no conversion to undo.")
     customer_id = lead.converted_customer_id
@@ -178,7 +212,8 @@ def lead_unconvert(*, lead: Lead, user, via: str = "api") -> Lead:
     changes = field_changes(lead, data)
     for field, value in data.items():
         setattr(lead, field, value)
-    lead.save(update_fields=[*data.keys(), "updated_at"])
+    lead.version += 1
+    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
     record_history([history_entry(lead=lead, action=Action.UNCONVERTED, actor=user, via=via, changes=changes)])
     record_events(
         [
@@ -200,7 +235,7 @@ def _is_empty(value) -> bool:
 
 
 @transaction.atomic
-def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api") -> Lead:
+def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api", if_match: IfMatch | None = None) -> Lead:
     """Fold duplicates (ids of leads of the lead's organization) into the lead and delete them.
 
     The lead keeps its values and takes the duplicates' where it has none (the first duplicate
@@ -218,6 +253,7 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api") -> Le
     rows = {row.pk: row for row in locked.select_for_update().order_by("pk")}
     if lead.pk not in rows:
         raise NotFound("Lead not found.")
+    check_if_match(if_match, rows[lead.pk])
     missing = [str(pk) for pk in duplicate_ids if pk not in rows]
     if missing:
         raise NotFound({"duplicateIds": [f"No lead with id {pk} in your organization." for pk in missing]})
@@ -254,7 +290,8 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api") -> Le
     changes["mergedLeadIds"] = {"old": None, "new": [str(d.pk) for d in duplicates]}
     for field, value in data.items():
         setattr(lead, field, value)
-    lead.save(update_fields=[*data.keys(), "updated_at"])
+    lead.version += 1
+    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
     LeadHistory.objects.for_organization(lead.organization_id).filter(lead_id__in=duplicate_ids).update(lead_id=lead.pk)
     Lead.objects.filter(pk__in=duplicate_ids).delete()
     record_history([history_entry(lead=lead, action=Action.MERGED, actor=user, via=via, changes=changes)])
@@ -282,7 +319,8 @@ def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via:
     field = Lead._meta.get_field
     moved = list(
         Lead.objects.raw(
-            f"UPDATE {Lead._meta.db_table} SET assigned_to_id = %s, updated_at = %s WHERE {where} RETURNING *",
+            f"UPDATE {Lead._meta.db_table} SET assigned_to_id = %s, updated_at = %s, version = version + 1 "
+            f"WHERE {where} RETURNING *",
             [
                 field("assigned_to").get_db_prep_save(to_user.pk, connection),
                 field("updated_at").get_db_prep_save(timezone.now(), connection),

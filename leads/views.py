@@ -23,6 +23,7 @@ from leads.serializers import (
     LeadCreateSerializer,
     LeadHistorySerializer,
     LeadSerializer,
+    LeadUpdateSerializer,
     MergeRequestSerializer,
     ReassignResponseSerializer,
     ReassignSerializer,
@@ -36,6 +37,7 @@ from leadsite.api import (
     SortBackend,
     parse_positive_int,
 )
+from leadsite.etags import ETAG, IF_MATCH, ETagMixin, IfMatch
 from leadsite.filters import FilterWhenAskedBackend
 from organizations.models import User
 from organizations.permissions import IsOrganizationAdmin, role_allows
@@ -46,18 +48,37 @@ ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="Missing or invalid token"),
     404: OpenApiResponse(ErrorSerializer, description="Not found in your organization"),
 }
-CONVERT_ERRORS = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Lead cannot be converted")}
+PRECONDITION = {
+    412: OpenApiResponse(ErrorSerializer, description="If-Match names another version (the ETag header: the current)")
+}
+STATUS_CONFLICT = {
+    409: OpenApiResponse(ErrorSerializer, description="The lead is converted: its status stays (undo: /unconvert)")
+}
+CONVERT_ERRORS = {
+    **ERRORS,
+    409: OpenApiResponse(ErrorSerializer, description="Lead cannot be converted"),
+    **PRECONDITION,
+}
 DUPLICATE_ERRORS = {
     **ERRORS,
     409: OpenApiResponse(ErrorSerializer, description="A lead with this email exists (details: existingLeadId)"),
 }
-DELETE_ERRORS = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="Lead is converted; send force=true")}
+DELETE_ERRORS = {
+    **ERRORS,
+    409: OpenApiResponse(ErrorSerializer, description="Lead is converted; send force=true"),
+    **PRECONDITION,
+}
 UNCONVERT_ERRORS = {
     **ERRORS,
     403: OpenApiResponse(ErrorSerializer, description="Only an organization admin may undo a conversion"),
     409: OpenApiResponse(ErrorSerializer, description="Lead is not converted"),
+    **PRECONDITION,
 }
-MERGE_ERRORS = {**ERRORS, 409: OpenApiResponse(ErrorSerializer, description="A duplicate has been converted")}
+MERGE_ERRORS = {
+    **ERRORS,
+    409: OpenApiResponse(ErrorSerializer, description="A duplicate has been converted"),
+    **PRECONDITION,
+}
 ALLOW_DUPLICATE = OpenApiParameter(
     "allowDuplicate", bool, description="Create the lead even if a lead with its email exists (default false)."
 )
@@ -79,16 +100,24 @@ def query_flag(request, name) -> bool:
     create=extend_schema(
         request=LeadCreateSerializer, parameters=[ALLOW_DUPLICATE], responses={201: LeadSerializer, **DUPLICATE_ERRORS}
     ),
-    retrieve=extend_schema(responses={200: LeadSerializer, **ERRORS}),
+    retrieve=extend_schema(parameters=[ETAG], responses={200: LeadSerializer, **ERRORS}),
     update=extend_schema(
-        request=LeadSerializer(partial=True),
-        responses={200: LeadSerializer, **ERRORS},
-        description="Fields not sent keep their value, as with PATCH.",
+        request=LeadUpdateSerializer(partial=True),
+        parameters=[IF_MATCH, ETAG],
+        responses={200: LeadSerializer, **ERRORS, **STATUS_CONFLICT, **PRECONDITION},
+        description="Fields not sent keep their value, as with PATCH; customFields, if sent, replaces the stored "
+        "object.",
     ),
-    partial_update=extend_schema(responses={200: LeadSerializer, **ERRORS}),
-    destroy=extend_schema(parameters=[FORCE], responses={204: None, **DELETE_ERRORS}),
+    partial_update=extend_schema(
+        request=LeadUpdateSerializer(partial=True),
+        parameters=[IF_MATCH, ETAG],
+        responses={200: LeadSerializer, **ERRORS, **STATUS_CONFLICT, **PRECONDITION},
+        description="Changes the fields sent. customFields is a JSON merge patch (RFC 7396) of the stored object: "
+        "its keys are set, a key set to null is removed, keys not sent stay.",
+    ),
+    destroy=extend_schema(parameters=[FORCE, IF_MATCH], responses={204: None, **DELETE_ERRORS}),
 )
-class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.ModelViewSet):
+class LeadViewSet(OrganizationScopedViewSetMixin, ETagMixin, PartialPutMixin, viewsets.ModelViewSet):
     queryset = Lead.objects.all()
     serializer_class = LeadSerializer
     pagination_class = PageLimitPagination
@@ -123,18 +152,30 @@ class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.Mode
         )
 
     def perform_update(self, serializer):
-        serializer.instance = services.lead_update(
-            lead=serializer.instance, user=self.request.user, data=serializer.validated_data
+        # PATCH merges customFields into the stored object (RFC 7396); PUT replaces it.
+        merge = self.request.method == "PATCH"
+        serializer.instance = self.etag_object = services.lead_update(
+            lead=serializer.instance,
+            user=self.request.user,
+            data=serializer.validated_data,
+            if_match=IfMatch.from_request(self.request),
+            merge_custom_fields=merge,
         )
 
     def perform_destroy(self, instance):
-        services.lead_delete(lead=instance, user=self.request.user, force=query_flag(self.request, "force"))
+        services.lead_delete(
+            lead=instance,
+            user=self.request.user,
+            force=query_flag(self.request, "force"),
+            if_match=IfMatch.from_request(self.request),
+        )
 
     @extend_schema(
         request=ConvertRequestSerializer,
+        parameters=[IF_MATCH, ETAG],
         responses={201: ConvertResponseSerializer, 200: ConvertResponseSerializer, **CONVERT_ERRORS},
         description="Creates a customer from the lead (201), or with customerId attaches the lead to that existing "
-        "customer, filling only its empty contact fields (200).",
+        "customer, filling only its empty contact fields (200). The ETag is the lead's.",
     )
     @action(detail=True, methods=["post"], url_path="convert-to-customer")
     @idempotent
@@ -146,19 +187,24 @@ class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.Mode
         customer = None
         if customer_id is not None:
             customer = get_object_or_404(Customer.objects.for_organization(self.organization), pk=customer_id)
-        customer = services.lead_convert_to_customer(lead=lead, user=request.user, customer=customer)
+        self.etag_object, customer = services.lead_convert(
+            lead=lead, user=request.user, customer=customer, if_match=IfMatch.from_request(request)
+        )
         body = ConvertResponseSerializer({"customerId": customer.id, "customer": customer}).data
         return Response(body, status=status.HTTP_200_OK if customer_id else status.HTTP_201_CREATED)
 
     @extend_schema(
         request=None,
+        parameters=[IF_MATCH, ETAG],
         responses={200: LeadSerializer, **UNCONVERT_ERRORS},
         description="Undoes a conversion (organization admins only): unlinks the lead from its customer, which "
         "stays, sets it back to 'qualified' and clears convertedAt; its history records 'unconverted'.",
     )
     @action(detail=True, methods=["post"], filter_backends=[], permission_classes=[IsOrganizationAdmin])
     def unconvert(self, request, pk=None):
-        lead = services.lead_unconvert(lead=self.get_object(), user=request.user)
+        lead = self.etag_object = services.lead_unconvert(
+            lead=self.get_object(), user=request.user, if_match=IfMatch.from_request(request)
+        )
         return Response(LeadSerializer(lead, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -174,6 +220,7 @@ class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.Mode
 
     @extend_schema(
         request=MergeRequestSerializer,
+        parameters=[IF_MATCH, ETAG],
         responses={200: LeadSerializer, **MERGE_ERRORS},
         description="Folds the duplicates into this lead (empty fields filled, custom fields and notes merged, "
         "highest score kept), moves their history to it and deletes them, all in one transaction.",
@@ -186,7 +233,9 @@ class LeadViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.Mode
         serializer = MergeRequestSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         duplicate_ids = serializer.validated_data["duplicateIds"]
-        lead = services.lead_merge(lead=lead, duplicate_ids=duplicate_ids, user=request.user)
+        lead = self.etag_object = services.lead_merge(
+            lead=lead, duplicate_ids=duplicate_ids, user=request.user, if_match=IfMatch.from_request(request)
+        )
         return Response(LeadSerializer(lead, context=self.get_serializer_context()).data)
 
     @extend_schema(

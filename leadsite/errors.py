@@ -197,6 +197,8 @@ def api_exception_handler(exc, context):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(math.ceil(exc.wait))
+    if getattr(exc, "etag", None):  # a 412 (leadsite.etags): the object's current ETag
+        headers["ETag"] = exc.etag
 
     details = flatten_errors(exc.detail, status_code=exc.status_code)
     for item in details:

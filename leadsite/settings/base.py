@@ -230,6 +230,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["leadsite.schema.drop_optional_slash_duplicates"],
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.LeadStatus",
+        "LeadWritableStatusEnum": "leads.serializers.STATUSES_ON_CREATE",
         "CustomerStatusEnum": "customers.models.Customer.Status",
         "UserRoleEnum": "organizations.models.User.Role",
         "ErrorCodeEnum": "leadsite.errors.ERROR_CODE_CHOICES",

@@ -123,7 +123,8 @@ REAL_PATH_VALUES = {"assigneeId": lambda data: str(data["rep"].pk)}
 # Per operation: a new user's email must not be taken yet.
 NEW_USERS = itertools.count()
 REAL_OPERATION_BODY_VALUES = {("POST", "/users"): {"email": lambda data: f"new-user-{next(NEW_USERS)}@fuzz.example"}}
-REAL_HEADER_VALUES = {"Idempotency-Key": lambda data: str(uuid.uuid4())}
+# If-Match: "*" matches the fresh object's ETag (a made-up tag is rightly a 412).
+REAL_HEADER_VALUES = {"Idempotency-Key": lambda data: str(uuid.uuid4()), "If-Match": lambda data: "*"}
 # An opaque cursor only comes from a list's nextCursor: a made-up one is rightly a 400.
 OPAQUE_QUERY_PARAMETERS = {"cursor", "after"}
 
