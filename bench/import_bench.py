@@ -91,8 +91,11 @@ def child_import(args):
 
     django.setup()
     options = ["--organization", SLUG, "--quiet", "--allow-errors", "--batch-size", str(args.batch_size)]
+    options += ["--processes", str(args.processes)]
     if args.dry_run:
         options.append("--dry-run")
+    if args.upsert:
+        options += ["--upsert", "email"]
     started = time.perf_counter()
     try:
         call_command("import_leads", args.child_import, *options, errors=os.devnull, stdout=sys.stderr)
@@ -100,17 +103,31 @@ def child_import(args):
         print(exc, file=sys.stderr)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    reader = resource.getrusage(resource.RUSAGE_CHILDREN)  # the forked reader of --processes 2
     cpu = usage.ru_utime + usage.ru_stime
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "maxrss_mb": usage.ru_maxrss / 1024}))
+    reader_cpu = reader.ru_utime + reader.ru_stime
+    maxrss_mb = max(usage.ru_maxrss, reader.ru_maxrss) / 1024
+    print(
+        json.dumps({"seconds": seconds, "cpu_seconds": cpu, "reader_cpu_seconds": reader_cpu, "maxrss_mb": maxrss_mb})
+    )
 
 
-def run_child(path: Path, batch_size: int, dry_run=False) -> dict:
+def run_child(path: Path, batch_size: int, dry_run=False, processes=2, upsert=False) -> dict:
     command = [sys.executable, __file__, "--child-import", str(path), "--batch-size", str(batch_size)]
+    command += ["--processes", str(processes)]
     if dry_run:
         command.append("--dry-run")
+    if upsert:
+        command.append("--upsert")
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     sys.stderr.write(result.stderr)
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def empty_leads(connection):
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE leads_lead, leads_leadhistory, events_event")
+    connection.close()
 
 
 def main():
@@ -121,6 +138,11 @@ def main():
     parser.add_argument("--workdir", default="/tmp/import_bench")
     parser.add_argument("--child-import", help=argparse.SUPPRESS)
     parser.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--upsert", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--one-process-too", action="store_true", help="also import with --processes 1 first, for the ratio"
+    )
     args = parser.parse_args()
     if args.child_import:
         return child_import(args)
@@ -137,7 +159,7 @@ def main():
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE leads_lead, leads_leadhistory")
+        cursor.execute("TRUNCATE leads_lead, leads_leadhistory, events_event")
     organization, _ = Organization.objects.get_or_create(slug=SLUG, defaults={"name": "Import bench"})
     assignees = []
     for n in range(5):
@@ -159,15 +181,21 @@ def main():
     path, clean, bad = files[args.rows]
     dry = run_child(path, args.batch_size, dry_run=True)
     print(f"dry run (read + validate): {dry['seconds']:.1f}s", flush=True)
+    one = None
+    if args.one_process_too:
+        one = run_child(path, args.batch_size, processes=1)
+        print(f"import, one process: {one['seconds']:.1f}s", flush=True)
+        empty_leads(connection)
     full = run_child(path, args.batch_size)
     print(f"import: {full['seconds']:.1f}s, peak {full['maxrss_mb']:.0f} MB", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM leads_lead")
         imported = cursor.fetchone()[0]
-        cursor.execute("TRUNCATE leads_lead, leads_leadhistory")
-    connection.close()
+    empty_leads(connection)
     small = run_child(files[small_rows][0], args.batch_size)
     print(f"import of {small_rows:,} rows: {small['seconds']:.1f}s, peak {small['maxrss_mb']:.0f} MB", flush=True)
+    again = run_child(files[small_rows][0], args.batch_size, upsert=True)
+    print(f"re-import of {small_rows:,} rows with --upsert email: {again['seconds']:.1f}s", flush=True)
 
     psql = ["psql", url.replace("postgres://", "postgresql://", 1), "-q", "-v", "ON_ERROR_STOP=1"]
     plain = f"CREATE TABLE import_bench_scratch ({SCRATCH_COLUMNS})"
@@ -199,8 +227,16 @@ def main():
     print(f"load average at the end: {', '.join(f'{load:.1f}' for load in os.getloadavg())}")
     print(f"import_leads --dry-run   : {dry['seconds']:7.1f}s {args.rows / dry['seconds']:>9,.0f} rows/s", end="")
     print(f"  (process CPU {dry['cpu_seconds']:.1f}s)")
-    print(f"import_leads             : {full['seconds']:7.1f}s {import_rate:>9,.0f} rows/s", end="")
-    print(f"  (process CPU {full['cpu_seconds']:.1f}s; {imported:,} leads written)")
+    if one:
+        print(f"import_leads, 1 process  : {one['seconds']:7.1f}s {args.rows / one['seconds']:>9,.0f} rows/s", end="")
+        print(f"  (process CPU {one['cpu_seconds']:.1f}s)")
+    print(f"import_leads, 2 processes: {full['seconds']:7.1f}s {import_rate:>9,.0f} rows/s", end="")
+    print(
+        f"  (CPU {full['cpu_seconds']:.1f}s writing + {full['reader_cpu_seconds']:.1f}s reading;"
+        f" {imported:,} leads written)"
+    )
+    print(f"re-import --upsert email : {again['seconds']:7.1f}s {small_rows / again['seconds']:>9,.0f} rows/s", end="")
+    print(f"  ({small_rows:,} rows, nothing changed)")
     print(f"psql \\copy, plain table  : {copy_seconds['plain']:7.1f}s {plain_rate:>9,.0f} rows/s (good rows)")
     print(f"psql \\copy, leads indexes: {copy_seconds['indexed']:7.1f}s {indexed_rate:>9,.0f} rows/s (good rows)")
     ratios = f"{plain_rate / import_rate:.1f}x plain, {indexed_rate / import_rate:.1f}x indexed"
