@@ -548,8 +548,9 @@ class ImportOptions:
     extra_to_custom_fields: bool = False
     default_assignee: str | None = None  # user id or email for new leads whose row names no assignee
     preview_rows: int = 0  # keep this many rows as they would be saved (ImportResult.preview)
-    # 2: read and validate the next batch in a second process while this one writes (see Pipeline).
-    processes: int = 2
+    # 2: read and validate the next batch in a forked process while this one writes (see Pipeline).
+    # The command's default; a web request or the task worker is not forked (1).
+    processes: int = 1
 
 
 @dataclass

@@ -76,7 +76,7 @@ class Command(BaseCommand):
             "--processes",
             type=int,
             choices=(1, 2),
-            default=ImportOptions.processes,
+            default=2,
             help="2 (default): on PostgreSQL, a second process reads and validates the next batch while one is "
             "written (not with --upsert, --atomic or --dry-run); 1: one process does both",
         )
