@@ -68,9 +68,20 @@ def field_changes(lead, data: dict) -> dict:
         attname = lead._meta.get_field(field).attname
         old = getattr(lead, attname)
         new_value = new.pk if hasattr(new, "pk") else new
-        if old != new_value:
+        if not _same(old, new_value):
             changes[api_name(field)] = {"old": json_ready(old), "new": json_ready(new_value)}
     return changes
+
+
+def _same(old, new) -> bool:
+    """Equal as stored: JSON (customFields) by its text, since Python takes 1 == True == 1.0."""
+    if isinstance(old, dict | list) or isinstance(new, dict | list):
+        return _json_text(old) == _json_text(new)
+    return old == new
+
+
+def _json_text(value) -> str:
+    return json.dumps(value, sort_keys=True, cls=DjangoJSONEncoder)
 
 
 # What the history of a created or deleted lead shows of it.

@@ -75,6 +75,18 @@ def test_an_update_that_changes_nothing_records_nothing(api, organization):
     assert history(api, lead.id)["total"] == 0
 
 
+def test_custom_fields_of_another_json_type_are_a_change(api, organization):
+    """Python takes 1 == True; the stored JSON, the API and the events do not."""
+    lead = LeadFactory(organization=organization, custom_fields={"vip": True, "tier": 2.0})
+
+    response = api.patch(f"/leads/{lead.pk}", {"customFields": {"vip": 1, "tier": 2}}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["customFields"] == {"vip": 1, "tier": 2}
+    [entry] = history(api, lead.pk)["data"]
+    assert entry["changes"] == {"customFields": {"old": {"vip": True, "tier": 2.0}, "new": {"vip": 1, "tier": 2}}}
+
+
 def test_writing_history_costs_the_same_queries_for_one_or_many_changed_fields(api, organization):
     lead = LeadFactory(organization=organization)
     one_field = {"score": 1}
