@@ -99,13 +99,19 @@ def csv_rows(queryset, *, chunk_size: int = 2000):
 
 
 def _csv_cell(value):
+    text = csv_cell_text(value)
+    return formula_safe(text) if isinstance(value, str) else text
+
+
+def csv_cell_text(value) -> str:
+    """A value of a lead as its CSV cell holds it, before formula_safe (what import_leads reads back)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
-    return formula_safe(value) if isinstance(value, str) else value
+    return str(value)
 
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection).

@@ -34,7 +34,7 @@ from rest_framework.exceptions import ValidationError
 
 from events.models import Event
 from events.services import lead_event, new_event, record_events
-from leads.exporting import FORMULA_START, unquote_formula
+from leads.exporting import FORMULA_START, ExportLeadSerializer, csv_cell_text, unquote_formula
 from leads.history import Action, created_changes, field_changes, history_entry, record_history
 from leads.lifecycle import lifecycle_problem
 from leads.models import Lead, LeadHistory
@@ -600,6 +600,22 @@ class ErrorReport:
         self.stream.flush()
 
 
+def _same_value(value, stored, *, text: bool) -> bool:
+    """A value of the file is the stored one: the same text as the export's cell (CSV), or the same JSON."""
+    if isinstance(value, dict | list) or isinstance(stored, dict | list):
+        return _canonical_json(value) == _canonical_json(stored)
+    if text and isinstance(value, str):
+        return value == csv_cell_text(stored)
+    return type(value) is type(stored) and value == stored  # JSON: 1 is not true, "5" is not 5
+
+
+def _canonical_json(value):
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return object()  # equal to nothing
+
+
 def _skip(batch: ImportResult, skipped: list, row, messages):
     skipped.append((row, messages))
     batch.skipped += 1
@@ -628,6 +644,7 @@ class Importer:
         self.context = {"organization": organization, "assignees": {}}
         self.create_validator = ImportLeadSerializer(context=self.context)
         self.update_validator = ImportLeadSerializer(instance=Lead(), partial=True, context=self.context)
+        self.stored_values = ExportLeadSerializer(context=self.context)  # a lead as export_leads writes it
         self.seen = {}  # dry run only: email -> line of the lead it would have created
         self.columns = None
         writable = {name: f.source for name, f in self.create_validator.fields.items() if not f.read_only}
@@ -821,6 +838,10 @@ class Importer:
                     continue
 
             lead = matches[0] if matches else pending[0] if pending else Lead() if earlier else None
+            if matches and not (pending or earlier) and lead.pk not in updates and self._as_stored(data, lead):
+                self._keep_for_preview(row, "unchanged", lead)
+                batch.unchanged += 1
+                continue
             if lead is None and default_assignee and data.get("assignedTo") in (None, ""):
                 data = {**data, "assignedTo": default_assignee}
             validator = self.create_validator if lead is None else self.update_validator
@@ -865,6 +886,20 @@ class Importer:
             self.report.add(skipped)
         self.result.add(batch)
         self.result.committed_rows += len(rows)
+
+    def _as_stored(self, data: dict, lead: Lead) -> bool:
+        """Whether every value of the row is the lead's own, as an export writes it: then it changes nothing.
+
+        Re-importing an unchanged export skips validation this way. Anything written otherwise
+        (another date format, an email for assignedTo, "True") is validated as usual.
+        """
+        stored = self.stored_values.to_representation(lead)
+        for name, value in data.items():
+            if name not in stored:
+                return False
+            if not _same_value(value, stored[name], text=self.columns.text_values):
+                return False
+        return True
 
     def _keep_for_preview(self, row, action, lead):
         if len(self.result.preview) < self.options.preview_rows:

@@ -446,6 +446,38 @@ class TestDuplicatesAndUpsert:
         assert LeadHistory.objects.count() == history
         assert [(lead["name"], lead["score"]) for lead in before] == [("Acme", 5), ("Globex", None), ("Initech", 7)]
 
+    def test_upsert_compares_json_values_by_type_not_by_python_equality(self, tmp_path, organization):
+        lead = LeadFactory(organization=organization, email="a@x.test", score=1, custom_fields={"vip": True})
+        rows = [
+            {"name": lead.name, "email": "a@x.test", "score": 1, "customFields": {"vip": 1}},  # 1 == True in Python
+            {"name": lead.name, "email": "a@x.test", "score": True},  # true is not a score
+        ]
+        path = write(tmp_path, "leads.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+
+        code, out = run_import(path, organization, "--upsert", "email", "--batch-size", "1")
+
+        assert "0 created, 1 updated, 0 unchanged, 1 skipped" in out, out
+        lead.refresh_from_db()
+        assert (lead.custom_fields, lead.score) == ({"vip": 1}, 1)
+
+    def test_an_unchanged_row_is_not_validated_again(self, tmp_path, organization, user):
+        """An export re-imports as unchanged even where today's rules would refuse a value it already holds."""
+        lead = LeadFactory(organization=organization, email="a@x.test", assigned_to=user)
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        path = tmp_path / "export.csv"
+        call_command("export_leads", "--organization", organization.slug, "-o", str(path))
+
+        code, out = run_import(path, organization, "--upsert", "id")
+
+        assert code == 0, out
+        assert "0 created, 0 updated, 1 unchanged, 0 skipped" in out
+        edited = path.read_text().replace(str(user.pk), str(user.pk).upper())
+        code, out = run_import(write(tmp_path, "edited.csv", edited), organization, "--upsert", "id")
+        assert "1 skipped" in out and "No active user" in out  # a value written otherwise is validated
+        lead.refresh_from_db()
+        assert lead.assigned_to_id == user.pk
+
     def test_upsert_applies_rows_with_the_same_email_in_order(self, tmp_path, organization):
         path = write(tmp_path, "leads.csv", "name,email,score\nGlobex,g@x.test,\nGlobex Again,G@X.test,7\n")
         assert run_import(path, organization, "--upsert", "email")[0] == 0
