@@ -890,13 +890,16 @@ class Importer:
     def _as_stored(self, data: dict, lead: Lead) -> bool:
         """Whether every value of the row is the lead's own, as an export writes it: then it changes nothing.
 
-        Re-importing an unchanged export skips validation this way. Anything written otherwise
-        (another date format, an email for assignedTo, "True") is validated as usual.
+        Re-importing an unchanged export (or file) skips validation this way; an assignee may be
+        named by email. Anything written otherwise (another date format, "True") is validated.
         """
         stored = self.stored_values.to_representation(lead)
         for name, value in data.items():
             if name not in stored:
                 return False
+            if name == "assignedTo" and isinstance(value, str) and "@" in value:
+                user = self.context["assignees"].get(value.strip().lower())  # loaded for the batch
+                value = str(user.pk) if user is not None else value
             if not _same_value(value, stored[name], text=self.columns.text_values):
                 return False
         return True

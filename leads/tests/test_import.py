@@ -425,7 +425,7 @@ class TestDuplicatesAndUpsert:
         assert (lead.status, lead.score, lead.converted_customer_id is not None) == ("converted", 9, True)
         assert (other.status, other.score) == ("converted", 50)
 
-    def test_upsert_twice_changes_nothing_the_second_time(self, tmp_path, organization, user):
+    def test_upsert_twice_changes_nothing_the_second_time(self, tmp_path, organization, user, monkeypatch):
         path = write(
             tmp_path,
             "leads.csv",
@@ -437,11 +437,19 @@ class TestDuplicatesAndUpsert:
         assert run_import(path, organization, "--upsert", "email", "--batch-size", "2")[0] == 0
         before = list(leads_of(organization).values())
         history = LeadHistory.objects.count()
+        validated = []
+        real_validation = importing.ImportLeadSerializer.run_validation
+        monkeypatch.setattr(
+            importing.ImportLeadSerializer,
+            "run_validation",
+            lambda self, data: validated.append(data) or real_validation(self, data),
+        )
 
         code, out = run_import(path, organization, "--upsert", "email", "--batch-size", "2")
 
         assert code == 0, out
         assert "0 created, 0 updated, 3 unchanged, 0 skipped" in out
+        assert validated == []  # every row was the lead's own: nothing to validate
         assert list(leads_of(organization).values()) == before
         assert LeadHistory.objects.count() == history
         assert [(lead["name"], lead["score"]) for lead in before] == [("Acme", 5), ("Globex", None), ("Initech", 7)]
