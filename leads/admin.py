@@ -209,7 +209,15 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         "updated_at",
         "history",
     ]
-    actions = ["convert_to_customers", "assign_to_user", "set_status", "mark_active", "mark_inactive", "export_csv"]
+    actions = [
+        "convert_to_customers",
+        "unconvert",
+        "assign_to_user",
+        "set_status",
+        "mark_active",
+        "mark_inactive",
+        "export_csv",
+    ]
     fieldsets = [
         ("Contact", {"fields": ["organization", "name", "email", "phone", "company"]}),
         ("Pipeline", {"fields": ["status", "source", "assigned_to", "last_contacted_at", "is_active"]}),
@@ -369,6 +377,28 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
         self.message_user(request, f"Converted {converted} lead{'s' if converted != 1 else ''} to customers.", level)
         if skipped:
             self.message_user(request, _skipped_message(skipped), messages.WARNING)
+
+    @admin.action(description="Undo the conversion of selected leads (organization admins)", permissions=["unconvert"])
+    def unconvert(self, request, queryset):
+        """As POST /leads/{id}/unconvert: back to qualified, unlinked; the customers stay."""
+        done, skipped = [], []
+        for lead in queryset.iterator(chunk_size=1000):
+            try:
+                services.lead_unconvert(lead=lead, user=request.user, via=VIA)
+            except (Conflict, NotFound) as exc:
+                skipped.append(f"{lead}: {' '.join(item['message'] for item in flatten_errors(exc.detail))}")
+            else:
+                done.append(lead)
+        self._log_bulk_change(request, done, "Conversion undone (bulk action).")
+        level = messages.SUCCESS if done else messages.WARNING
+        self.message_user(request, f"Undid the conversion of {len(done)} lead{'s' if len(done) != 1 else ''}.", level)
+        if skipped:
+            self.message_user(request, _skipped_message(skipped), messages.WARNING)
+
+    def has_unconvert_permission(self, request):
+        """Organization admins only, as in the API."""
+        user = request.user
+        return user.is_superuser or (self._role_allows(request, "change") and user.role == User.Role.ADMIN)
 
     @admin.action(description="Assign selected leads to a user…", permissions=["change"])
     def assign_to_user(self, request, queryset):

@@ -124,8 +124,8 @@ class LeadUpdateSerializer(LeadSerializer):
     customFields = CustomFieldsField(
         source="custom_fields",
         required=False,
-        help_text="PATCH: a JSON merge patch (RFC 7396) of the stored object (a key set to null is removed, "
-        "keys not sent stay). PUT: the whole object.",
+        help_text="Free-form JSON object: nested at most 5 deep, at most 16 KB as JSON. PATCH: a JSON merge patch "
+        "(RFC 7396) of the stored object (a key set to null is removed, keys not sent stay). PUT: the whole object.",
     )
 
 

@@ -149,6 +149,7 @@ def test_another_organizations_user_cannot_be_assigned_in_the_form(staff_client,
     "action, extra",
     [
         ("convert_to_customers", {}),
+        ("unconvert", {}),
         ("mark_inactive", {}),
         ("mark_active", {}),
         ("set_status", {"apply": "Apply", "status": "contacted"}),
@@ -431,6 +432,40 @@ def test_a_converted_leads_other_fields_stay_editable_in_the_form(staff_client, 
     assert (lead.name, lead.status) == ("New Name", LeadStatus.CONVERTED)
     entry = LeadHistory.objects.get(lead_id=lead.pk)
     assert (entry.action, entry.changes) == ("updated", {"name": {"old": "Old Name", "new": "New Name"}})
+
+
+def test_unconvert_action_undoes_conversions_and_keeps_the_customers(staff_client, organization, staff, lead):
+    converted = LeadFactory(organization=organization, status=LeadStatus.CONVERTED)
+    customer_id = converted.converted_customer_id
+
+    response = run_action(staff_client, "unconvert", [converted, lead])
+
+    assert response.status_code == 302
+    converted.refresh_from_db()
+    assert (converted.status, converted.converted_customer_id, converted.converted_at) == ("qualified", None, None)
+    assert converted.version == 2
+    assert Customer.objects.filter(pk=customer_id).exists()
+    entry = LeadHistory.objects.get(lead_id=converted.pk)
+    assert (entry.action, entry.via, entry.actor) == ("unconverted", "admin", staff)
+    messages = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("Skipped 1" in message and "not converted" in message for message in messages)
+
+
+def test_only_organization_admins_are_offered_the_unconvert_action(organization, lead):
+    rep = UserFactory(organization=organization, role=User.Role.SALES_REP, is_staff=True)
+    actions = admin_client(rep).get(CHANGELIST).context["action_form"].fields["action"].choices
+    assert "unconvert" not in [name for name, _ in actions]
+    converted = LeadFactory(organization=organization, status=LeadStatus.CONVERTED)
+    run_action(admin_client(rep), "unconvert", [converted])
+    converted.refresh_from_db()
+    assert converted.status == LeadStatus.CONVERTED
+
+
+def test_admin_writes_bump_the_version(staff_client, organization, lead):
+    run_action(staff_client, "mark_inactive", [lead])
+    run_action(staff_client, "set_status", [lead], apply="Apply", status="contacted")
+    lead.refresh_from_db()
+    assert (lead.is_active, lead.status, lead.version) == (False, "contacted", 3)
 
 
 def test_convert_action_skips_a_converted_lead_without_a_second_customer(staff_client, organization):
