@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from operator import attrgetter
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
 from django.db.models import F
@@ -195,7 +195,12 @@ def count_rows(queryset, exact_up_to):
     if connection.vendor != "postgresql":
         capped = queryset[: exact_up_to + 1].count()
         return (capped, False) if capped <= exact_up_to else (queryset.count(), False)
-    estimate, capped = _estimate_then_count(queryset, connection, exact_up_to)
+    try:
+        estimate, capped = _estimate_then_count(queryset, connection, exact_up_to)
+    except EmptyResultSet:
+        # Django proved the filter matches nothing (e.g. scoreMin beyond the column's range) and cannot
+        # write it as SQL; Django's own count() answers 0 for it without a query.
+        return 0, False
     if capped is not None and capped <= exact_up_to:
         return capped, False
     return max(capped or 0, estimate, exact_up_to + 1), True

@@ -611,3 +611,14 @@ def test_unknown_path_and_method_use_the_error_format(api):
     assert_error_shape(api.get("/nowhere"), 404)
     assert_error_shape(api.patch("/leads/stats/scoring"), 405)
     assert_error_shape(api.delete("/leads"), 405)
+
+
+@pytest.mark.parametrize("query", ["scoreMin=29333404044", "scoreMax=-25731808"])
+def test_a_filter_beyond_the_score_columns_range_is_an_empty_list(api, organization, query):
+    # Django proves such a filter empty without SQL; the count must not turn that into a 500 (PostgreSQL).
+    LeadFactory(organization=organization, score=50)
+
+    response = api.get(f"/leads?{query}")
+
+    assert response.status_code == 200
+    assert (response.json()["data"], response.json()["total"]) == ([], 0)
