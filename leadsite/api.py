@@ -5,13 +5,13 @@ import json
 import math
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
-from django.db.models import F
+from django.db.models import F, IntegerField
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -22,6 +22,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from leadsite.errors import ERROR_CODE_CHOICES
+from leadsite.text import is_unstorable_text
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -246,19 +247,41 @@ class Keyset:
         return urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
     def decode(self, cursor):
-        """The (value, id) a cursor points after, or a 400 naming `cursor`."""
+        """The (value, id) a cursor points after, or a 400 naming `cursor`.
+
+        A cursor is client input: it is held to what encode() can have written (a value of the sort
+        column's type and range, storable text, a date-time with a time zone PostgreSQL accepts, a
+        UUID), as strictly as the filters hold their values.
+        """
         try:
-            name, order, value, pk = json.loads(urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-            if value is not None:
-                value = self.model_field.to_python(value)
+            name, order, value, pk = json.loads(urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4)))
+            if not all(isinstance(item, str) for item in (name, order, pk)):
+                raise TypeError
+            value = self.decode_value(value)
             pk = self.pk_field.to_python(pk)
-        except (ValueError, TypeError, binascii.Error, DjangoValidationError):
+            self.pk_field.run_validators(pk)
+        except (ValueError, TypeError, OverflowError, binascii.Error, DjangoValidationError):
             raise ValidationError({"cursor": ["Not a valid cursor; send a nextCursor this list returned."]}) from None
         if [name, order] != [self.name, self.order]:
             raise ValidationError(
                 {"cursor": [f"This cursor walks sortField={name}&sortOrder={order}; send those with it."]}
             )
         return value, pk
+
+    def decode_value(self, value):
+        """The sort value of a cursor as the column holds it; TypeError/ValueError if it cannot be one."""
+        if value is None:
+            return None
+        wants_int = isinstance(self.model_field, IntegerField)
+        if isinstance(value, bool) or not isinstance(value, int if wants_int else str):
+            raise TypeError
+        if not wants_int and is_unstorable_text(value):
+            raise ValueError
+        value = self.model_field.to_python(value)
+        if isinstance(value, datetime) and value.utcoffset() != timedelta(0):
+            raise ValueError  # encode() writes UTC; PostgreSQL refuses offsets past ±15:59 that Python reads
+        self.model_field.run_validators(value)  # e.g. the database's integer range
+        return value
 
     def rows_after(self, queryset, cursor, count):
         """Up to `count` rows after the cursor (from the start for an empty cursor) in the queryset's order.
@@ -310,6 +333,8 @@ class PageLimitPagination(BasePagination):
         self.keyset = Keyset(request, view, queryset) if sorts_by_keyset(view) else None
         self.cursor = request.query_params.get("cursor")
         if self.cursor is not None:
+            if request.query_params.get("page"):
+                raise ValidationError({"page": ["Send page or cursor, not both: a cursor's pages have no number."]})
             if self.keyset is None:
                 raise ValidationError({"cursor": ["This list has no cursor pagination; use page and limit."]})
             rows = self.keyset.rows_after(queryset, self.cursor, self.limit + 1)
