@@ -10,6 +10,7 @@ from leads.models import Lead
 from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin, SortBackend
 from leadsite.etags import ETAG, IF_MATCH, ETagMixin, IfMatch
 from leadsite.filters import FilterWhenAskedBackend
+from leadsite.parameters import CheckedParametersMixin
 from organizations.scoping import OrganizationScopedViewSetMixin
 
 ERRORS = {
@@ -50,6 +51,7 @@ SORTABLE_FIELDS = {
     ),
 )
 class CustomerViewSet(
+    CheckedParametersMixin,
     OrganizationScopedViewSetMixin,
     ETagMixin,
     PartialPutMixin,

@@ -6,6 +6,7 @@ from events import selectors
 from events.models import Event
 from events.serializers import MAX_LIMIT, EventFeedSerializer, EventSerializer, FeedQuerySerializer, encode_cursor
 from leadsite.api import ErrorSerializer
+from leadsite.parameters import CheckedParametersMixin
 from organizations.scoping import OrganizationScopedViewSetMixin
 
 ERRORS = {
@@ -34,12 +35,15 @@ ERRORS = {
     ),
     retrieve=extend_schema(responses={200: EventSerializer, **ERRORS}, description="One event of the organization."),
 )
-class EventViewSet(OrganizationScopedViewSetMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EventViewSet(
+    CheckedParametersMixin, OrganizationScopedViewSetMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The change feed; every role may read it."""
 
     queryset = Event.objects.all()
     serializer_class = EventSerializer
     lookup_value_regex = "[^/]+"
+    extra_query_params = {"list": ("after", "types", "limit")}
 
     def list(self, request):
         query = FeedQuerySerializer(data=request.query_params)

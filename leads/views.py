@@ -39,6 +39,7 @@ from leadsite.api import (
 )
 from leadsite.etags import ETAG, IF_MATCH, ETagMixin, IfMatch
 from leadsite.filters import FilterWhenAskedBackend
+from leadsite.parameters import CheckedParametersMixin
 from organizations.models import User
 from organizations.permissions import IsOrganizationAdmin, role_allows
 from organizations.scoping import OrganizationScopedViewSetMixin
@@ -117,7 +118,9 @@ def query_flag(request, name) -> bool:
     ),
     destroy=extend_schema(parameters=[FORCE, IF_MATCH], responses={204: None, **DELETE_ERRORS}),
 )
-class LeadViewSet(OrganizationScopedViewSetMixin, ETagMixin, PartialPutMixin, viewsets.ModelViewSet):
+class LeadViewSet(
+    CheckedParametersMixin, OrganizationScopedViewSetMixin, ETagMixin, PartialPutMixin, viewsets.ModelViewSet
+):
     queryset = Lead.objects.all()
     serializer_class = LeadSerializer
     pagination_class = PageLimitPagination
@@ -126,6 +129,7 @@ class LeadViewSet(OrganizationScopedViewSetMixin, ETagMixin, PartialPutMixin, vi
     sort_fields = SORTABLE_FIELDS
     default_sort_field, default_sort_order = "createdAt", "desc"
     lookup_value_regex = "[^/]+"
+    extra_query_params = {"create": ("allowDuplicate",), "destroy": ("force",), "scoring_stats": ("top",)}
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "organization": self.organization}

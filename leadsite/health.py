@@ -14,13 +14,14 @@ from rest_framework.views import APIView
 from leadsite.api import ErrorSerializer
 from leadsite.db_router import PRIMARY, replica_alias
 from leadsite.errors import ServiceUnavailable
+from leadsite.parameters import CheckedParametersMixin
 
 
 class ProbeSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class ProbeView(APIView):
+class ProbeView(CheckedParametersMixin, APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = []

@@ -8,6 +8,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend
 from leadsite.filters import FilterWhenAskedBackend
+from leadsite.parameters import CheckedParametersMixin
 from leadsite.throttling import (
     CountFailedAttemptsMixin,
     LoginAccountIPThrottle,
@@ -51,7 +52,7 @@ class BearerChallengeMixin:
 
 
 @extend_schema(responses={200: TokenPairSerializer, **AUTH_ERRORS})
-class LoginView(CountFailedAttemptsMixin, BearerChallengeMixin, TokenObtainPairView):
+class LoginView(CheckedParametersMixin, CountFailedAttemptsMixin, BearerChallengeMixin, TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 
     serializer_class = LoginSerializer
@@ -59,7 +60,7 @@ class LoginView(CountFailedAttemptsMixin, BearerChallengeMixin, TokenObtainPairV
 
 
 @extend_schema(responses={200: TokenPairSerializer, **AUTH_ERRORS})
-class RefreshView(CountFailedAttemptsMixin, BearerChallengeMixin, TokenRefreshView):
+class RefreshView(CheckedParametersMixin, CountFailedAttemptsMixin, BearerChallengeMixin, TokenRefreshView):
     """Exchange a refresh token for a new access token and a new refresh token (rotation).
 
     The new refresh token expires when the one it replaces would have: REFRESH_TOKEN_DAYS after the login.
@@ -90,7 +91,7 @@ class LogoutSerializer(serializers.Serializer):
         return token
 
 
-class LogoutView(APIView):
+class LogoutView(CheckedParametersMixin, APIView):
     """Revoke a refresh token: it can no longer be used to obtain access tokens."""
 
     # Every member may log out, read-only ones included.
@@ -107,7 +108,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LogoutAllView(APIView):
+class LogoutAllView(CheckedParametersMixin, APIView):
     """Log out everywhere: every access and refresh token issued to me so far stops working."""
 
     permission_classes = [IsOrganizationMember]
@@ -118,7 +119,7 @@ class LogoutAllView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PasswordChangeView(CountFailedAttemptsMixin, APIView):
+class PasswordChangeView(CheckedParametersMixin, CountFailedAttemptsMixin, APIView):
     """Change my password. Every session, this one included, ends; the answer is a new token pair.
 
     A wrong current password counts as a failed login for the throttles.
@@ -147,7 +148,7 @@ def _errors(*codes):
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
 
 
-class MeView(APIView):
+class MeView(CheckedParametersMixin, APIView):
     """The authenticated user and their organization."""
 
     @extend_schema(responses={200: MeSerializer, **_errors(401)})
@@ -166,6 +167,7 @@ class MeView(APIView):
     ),
 )
 class UserViewSet(
+    CheckedParametersMixin,
     CountFailedAttemptsMixin,
     OrganizationScopedViewSetMixin,
     mixins.ListModelMixin,

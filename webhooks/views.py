@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin
+from leadsite.parameters import CheckedParametersMixin
 from organizations.permissions import MayManageWebhooks
 from organizations.scoping import OrganizationScopedViewSetMixin
 from webhooks import selectors, services
@@ -38,7 +39,7 @@ def _errors(*codes):
     partial_update=extend_schema(responses={200: WebhookSerializer, **_errors(400, 401, 403, 404)}),
     destroy=extend_schema(responses={204: None, **_errors(401, 403, 404)}),
 )
-class WebhookViewSet(OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.ModelViewSet):
+class WebhookViewSet(CheckedParametersMixin, OrganizationScopedViewSetMixin, PartialPutMixin, viewsets.ModelViewSet):
     """Where the organization's events are pushed; organization admins only."""
 
     queryset = Webhook.objects.all()
@@ -92,7 +93,7 @@ def _service_args(data: dict) -> dict:
     return {"url": data["url"], "event_types": data["event_types"], "description": data.get("description", "")}
 
 
-class DeliveryViewSet(OrganizationScopedViewSetMixin, viewsets.GenericViewSet):
+class DeliveryViewSet(CheckedParametersMixin, OrganizationScopedViewSetMixin, viewsets.GenericViewSet):
     """A delivery's own routes (the list is under its webhook)."""
 
     queryset = Delivery.objects.all()
