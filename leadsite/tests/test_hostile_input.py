@@ -1,0 +1,153 @@
+"""Issue 12, "Never a 500": hostile JSON, path and query values and cursors are a 400 in the error format."""
+
+import json
+from base64 import urlsafe_b64encode
+
+import pytest
+
+from leads.models import Lead
+from leads.tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+DEEP = 100_000
+
+
+def deep_body(field="email", depth=DEEP):
+    return f'{{"{field}": {"[" * depth}"x"{"]" * depth}}}'
+
+
+def post_raw(client, path, body):
+    return client.generic("POST", path, body, content_type="application/json")
+
+
+def codes(response):
+    return [(item.get("field"), item["code"]) for item in response.json()["details"]]
+
+
+@pytest.mark.parametrize("path", ["/auth/token", "/auth/token/refresh"])
+def test_json_nested_100000_deep_is_a_400_at_the_token_endpoints(anonymous, path):
+    response = post_raw(anonymous, path, deep_body("email" if path == "/auth/token" else "refresh"))
+    assert response.status_code == 400
+    assert codes(response) == [(None, "too_deep")]
+
+
+def test_json_nested_100000_deep_is_a_400_everywhere(api):
+    response = post_raw(api, "/leads", deep_body("customFields"))
+    assert response.status_code == 400
+    assert codes(response) == [(None, "too_deep")]
+    assert not Lead.objects.exists()
+
+
+def test_json_nested_33_deep_is_refused_and_32_is_parsed(api):
+    refused = post_raw(api, "/leads", "[" * 33 + "]" * 33)
+    assert refused.status_code == 400 and codes(refused) == [(None, "too_deep")]
+    parsed = post_raw(api, "/leads", "[" * 32 + "]" * 32)
+    assert parsed.status_code == 400 and codes(parsed) != [(None, "too_deep")]
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(api):
+    response = post_raw(api, "/leads", json.dumps({"name": "[" * 100 + "{" * 100}))
+    assert response.status_code == 201
+
+
+def test_a_lone_surrogate_in_the_login_email_is_a_400(anonymous):
+    body = '{"email": "a\\ud800@b.c", "password": "x"}'
+    response = post_raw(anonymous, "/auth/token", body)
+    assert response.status_code == 400
+    assert codes(response) == [("email", "unstorable_text")]
+
+
+@pytest.mark.parametrize(
+    ("custom_fields", "field"),
+    [
+        ('{"k": "a\\u0000b"}', "customFields.k"),
+        ('{"k": "a\\udc00b"}', "customFields.k"),
+        ('{"a\\u0000b": 1}', "customFields.a\ufffdb"),  # shown as U+FFFD: a lone surrogate cannot be encoded
+        ('{"k": ["ok", "\\ud83d"]}', "customFields.k[1]"),
+        ('{"a\\ud800": 1}', "customFields.a\ufffd"),
+    ],
+)
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_unstorable_text_in_custom_fields_is_a_400_naming_the_field(api, organization, custom_fields, field, method):
+    lead = LeadFactory(organization=organization)
+    path = "/leads" if method == "POST" else f"/leads/{lead.id}"
+    response = api.generic(
+        method, path, f'{{"name": "A", "customFields": {custom_fields}}}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert codes(response) == [(field, "unstorable_text")]
+    assert Lead.objects.count() == 1
+
+
+def test_a_paired_surrogate_is_text_like_any_other(api):
+    response = post_raw(api, "/leads", '{"name": "A \\ud83d\\ude00"}')
+    assert response.status_code == 201
+    assert response.json()["name"] == "A \U0001f600"
+
+
+def test_nul_in_a_path_value_is_a_400(api):
+    response = api.get("/leads/by-source/a%00b")
+    assert response.status_code == 400
+    assert codes(response) == [("source", "unstorable_text")]
+
+
+@pytest.mark.parametrize(
+    "path", ["/leads/a%00b", "/customers/a%00b", "/users/a%00b", "/events/a%00b", "/webhooks/a%00b"]
+)
+def test_nul_in_an_id_is_a_400(api, path):
+    response = api.get(path)
+    assert response.status_code == 400
+    assert response.json()["details"][0]["code"] == "unstorable_text"
+
+
+@pytest.mark.parametrize("path", ["/leads", "/customers", "/users", "/events", "/webhooks"])
+def test_nul_in_a_query_value_is_a_400(api, path):
+    response = api.get(f"{path}?q=a%00b")
+    assert response.status_code == 400
+    assert response.json()["details"][0]["code"] in ("unstorable_text", "unknown_parameter")
+
+
+def test_nul_in_a_search_is_a_400(api):
+    response = api.get("/leads?q=a%00b")
+    assert response.status_code == 400
+    assert codes(response) == [("q", "unstorable_text")]
+
+
+def cursor_of(payload):
+    return urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ["createdAt", "desc", "2025-01-01T00:00:00+23:59", "018f0000-0000-7000-8000-000000000000"],
+        ["createdAt", "desc", "9999-12-31T23:59:59-23:59", "018f0000-0000-7000-8000-000000000000"],
+        ["name", "desc", "a\x00b", "018f0000-0000-7000-8000-000000000000"],
+        ["name", "desc", "a\ud800b", "018f0000-0000-7000-8000-000000000000"],
+        ["name", "desc", "a", "018f0000-0000-7000-8000-000000000000\x00"],
+        ["name", "desc", ["a"], "018f0000-0000-7000-8000-000000000000"],
+        ["score", "desc", 10**30, "018f0000-0000-7000-8000-000000000000"],
+        ["score", "desc", "x", "018f0000-0000-7000-8000-000000000000"],
+        {"a": 1},
+        ["name", "desc"],
+    ],
+)
+def test_hand_made_cursors_are_a_400(api, organization, payload):
+    LeadFactory(organization=organization)
+    sort = payload[0] if isinstance(payload, list) else "createdAt"
+    response = api.get("/leads", {"cursor": cursor_of(payload), "sortField": sort})
+    assert response.status_code == 400
+    assert codes(response) == [("cursor", "invalid")]
+
+
+def test_a_cursor_with_a_surrogate_in_its_base64_text_is_a_400(api):
+    response = api.get("/leads?cursor=%ED%A0%80")
+    assert response.status_code == 400
+
+
+def test_page_together_with_cursor_is_a_400(api, organization):
+    LeadFactory(organization=organization)
+    response = api.get("/leads", {"cursor": "", "page": "2"})
+    assert response.status_code == 400
+    assert codes(response) == [("page", "invalid")]
