@@ -16,7 +16,7 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, Tuple
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import relations, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.fields import SkipField
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -141,25 +141,45 @@ def _json_types(field):
 
 
 class StrictTypesMixin:
-    """API input of the JSON type the schema documents: DRF would read 5 as "5", "5" as 5 and 0 as false.
+    """API input as the schema documents it, every mistake reported in one answer.
 
-    Only for API requests (a `request` in the context): the CSV importer relies on DRF reading text.
+    - JSON types: DRF would read 5 as "5", "5" as 5 and 0 as false.
+    - Unknown fields (`{"scroe": 50}`) are a 400 `unknown_parameter` naming them; the read-only
+      fields the API shows (id, createdAt, ...) are accepted and ignored, so GET, edit, PUT works.
+    Both are reported together with DRF's own field errors, not one pass before them.
+
+    Only for API requests (a `request` in the context): the CSV importer relies on DRF reading text
+    and on ignoring columns it does not know.
     """
 
     type_names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 
     def to_internal_value(self, data):
-        if isinstance(data, Mapping) and self.context.get("request") is not None:
-            errors = {}
-            for field in self._writable_fields:
-                value, types = data.get(field.field_name), _json_types(field)
-                if value is None or types is None:
-                    continue
-                if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                    errors[field.field_name] = [f"Must be {self.type_names[types[-1]]}."]
-            if errors:
-                raise ValidationError(errors)
-        return super().to_internal_value(data)
+        if not isinstance(data, Mapping) or self.context.get("request") is None:
+            return super().to_internal_value(data)
+        errors = {}
+        for name in data:
+            if name not in self.fields:
+                errors[name] = [
+                    ErrorDetail(f"Unknown field '{name}'; {self.fields_allowed_message()}", code="unknown_parameter")
+                ]
+        for field in self._writable_fields:
+            value, types = data.get(field.field_name), _json_types(field)
+            if value is None or types is None:
+                continue
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                errors[field.field_name] = [ErrorDetail(f"Must be {self.type_names[types[-1]]}.", code="invalid")]
+        try:
+            value = super().to_internal_value(data)
+        except ValidationError as exc:
+            raise ValidationError({**exc.detail, **errors}) from None
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+    def fields_allowed_message(self):
+        writable = [field.field_name for field in self._writable_fields]
+        return f"the fields you can send are {', '.join(writable)}." if writable else "this takes no fields."
 
 
 def parse_positive_int(params, name, default, maximum=None):
@@ -392,7 +412,7 @@ class PageLimitPagination(BasePagination):
                 "name": "page",
                 "in": "query",
                 "required": False,
-                "description": "Page number, from 1.",
+                "description": "Page number, from 1 (not with cursor).",
                 "schema": {"type": "integer", "minimum": 1, "default": 1},
             },
             {
@@ -409,7 +429,7 @@ class PageLimitPagination(BasePagination):
                     "in": "query",
                     "required": False,
                     "description": "A nextCursor from an earlier response: the rows after it, without page or total "
-                    "(an empty cursor starts at the top). Send the same sortField and sortOrder.",
+                    "(an empty cursor starts at the top). Send the same sortField and sortOrder, and no page.",
                     "schema": {"type": "string"},
                 }
             ]

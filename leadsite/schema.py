@@ -3,7 +3,7 @@ from drf_spectacular.drainage import get_override
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
-from leadsite.api import ErrorSerializer
+from leadsite.api import ErrorSerializer, StrictTypesMixin
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -65,6 +65,21 @@ class AutoSchema(openapi.AutoSchema):
             (429, "Too many requests; retry after the Retry-After header's seconds", bool(self.view.get_throttles())),
         ]
         return [(code, description) for code, description, applies in candidates if applies]
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, StrictTypesMixin):
+            # As StrictTypesMixin reads a body: no field but these; the read-only ones (a GET's whole
+            # object, sent back) are taken and ignored, whatever their value.
+            properties = schema.setdefault("properties", {})
+            for field in serializer.fields.values():
+                if field.read_only and field.field_name not in properties:
+                    properties[field.field_name] = {
+                        "readOnly": True,
+                        "description": "Shown in responses; ignored if sent.",
+                    }
+            schema["additionalProperties"] = False
+        return schema
 
     def _get_serializer_field_meta(self, field, direction):
         meta = super()._get_serializer_field_meta(field, direction)
