@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.models import Event
@@ -7,8 +8,21 @@ from webhooks.destinations import DestinationRefused, HostDoesNotResolve, resolv
 from webhooks.models import ALL_EVENTS, Delivery, Webhook
 
 EVENT_TYPE_CHOICES = [ALL_EVENTS, *Event.Type.values]
+_MOST = len(EVENT_TYPE_CHOICES)  # repeats are dropped, but no more items than this
 # scheme://host[:port][path]: the schema states it, so every URL it allows gets past the form check below.
 URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#]\S*)?$"
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string", "enum": [ALL_EVENTS]}, "minItems": 1, "maxItems": _MOST},
+            {"type": "array", "items": {"type": "string", "enum": Event.Type.values}, "minItems": 1, "maxItems": _MOST},
+        ]
+    }
+)
+class EventTypesField(serializers.ListField):
+    """Event types, or ["*"] alone for all of them (the schema says so: "*" beside a type is a 400)."""
 
 
 class WebhookSerializer(StrictTypesMixin, serializers.ModelSerializer):
@@ -20,11 +34,11 @@ class WebhookSerializer(StrictTypesMixin, serializers.ModelSerializer):
         help_text="An https:// URL (http:// where private URLs are allowed).",
         error_messages={"invalid": "Enter an http(s) URL with a host name or address."},
     )
-    events = serializers.ListField(
+    events = EventTypesField(
         source="event_types",
         child=serializers.ChoiceField(choices=EVENT_TYPE_CHOICES),
         min_length=1,
-        max_length=len(EVENT_TYPE_CHOICES),
+        max_length=_MOST,
         help_text='Event types to receive, or ["*"] for all of them.',
     )
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
