@@ -5,8 +5,11 @@ from base64 import urlsafe_b64encode
 
 import pytest
 
+from customers.tests.factories import CustomerFactory
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
+from organizations.tests.factories import UserFactory
+from webhooks.tests.factories import WebhookFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +154,55 @@ def test_page_together_with_cursor_is_a_400(api, organization):
     response = api.get("/leads", {"cursor": "", "page": "2"})
     assert response.status_code == 400
     assert codes(response) == [("page", "invalid")]
+
+
+# -- Every mistake answered once ------------------------------------------------------------------
+
+
+def test_every_fields_errors_come_in_one_response(api):
+    body = {
+        "name": 123,
+        "score": "high",
+        "email": "nope",
+        "status": "won",
+        "assignedTo": "x",
+        "customFields": [],
+        "isActive": "yes",
+    }
+    response = api.post("/leads", body, format="json")
+    assert response.status_code == 400
+    fields = sorted(item["field"] for item in response.json()["details"])
+    assert fields == sorted(body)
+    assert not Lead.objects.exists()
+
+
+def test_unknown_body_fields_are_named(api, organization):
+    lead = LeadFactory(organization=organization, score=10)
+    response = api.patch(f"/leads/{lead.id}", {"scroe": 50, "name": 5}, format="json")
+    assert response.status_code == 400
+    assert codes(response) == [("scroe", "unknown_parameter"), ("name", "invalid")]
+    assert "the fields you can send are name, email," in response.json()["details"][0]["message"]
+    lead.refresh_from_db()
+    assert lead.score == 10
+
+
+@pytest.mark.parametrize(
+    ("path", "make", "edited"),
+    [
+        ("/leads", LeadFactory, "name"),
+        ("/customers", CustomerFactory, "companyName"),
+        ("/users", UserFactory, "name"),
+        ("/webhooks", WebhookFactory, "description"),
+    ],
+)
+def test_get_edit_put_of_a_whole_object_works_and_a_typo_does_not(api, organization, path, make, edited):
+    obj = make(organization=organization)
+    shown = api.get(f"{path}/{obj.id}").json()
+    shown[edited] = "Edited"
+    method = api.patch if path == "/users" else api.put  # users have no PUT
+    response = method(f"{path}/{obj.id}", shown, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()[edited] == "Edited"
+    response = method(f"{path}/{obj.id}", {**shown, "nmae": "x"}, format="json")
+    assert response.status_code == 400
+    assert codes(response) == [("nmae", "unknown_parameter")]

@@ -49,9 +49,7 @@ def test_a_query_parameter_on_one_object_is_unknown(api, organization):
     lead = LeadFactory(organization=organization)
     response = api.get(f"/leads/{lead.id}", {"page": "1"})
     assert response.status_code == 400
-    assert response.json()["details"][0]["message"] == (
-        "Unknown query parameter 'page'; this endpoint accepts: none."
-    )
+    assert response.json()["details"][0]["message"] == ("Unknown query parameter 'page'; this endpoint accepts: none.")
 
 
 def test_an_unknown_parameter_at_login_is_a_400(anonymous):

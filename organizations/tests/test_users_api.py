@@ -227,10 +227,16 @@ def test_create_validates_fields(api, body, field):
     assert fields(response) == {field}
 
 
-def test_create_ignores_organization_in_the_body(api, organization, other_organization):
+def test_create_refuses_an_organization_in_the_body(api, organization, other_organization):
+    # Not a field of a user: an unknown field is a 400 naming it (issue 12), never read.
     response = api.post("/users", {**NEW_USER, "organization": str(other_organization.id)}, format="json")
-    assert response.status_code == 201
-    assert User.objects.get(pk=response.json()["id"]).organization == organization
+    assert response.status_code == 400
+    assert [(item["field"], item["code"]) for item in response.json()["details"]] == [
+        ("organization", "unknown_parameter")
+    ]
+    response = api.post("/users", {**NEW_USER, "organizationId": str(other_organization.id)}, format="json")
+    assert response.status_code == 400
+    assert not User.objects.filter(email__iexact=NEW_USER["email"]).exists()
 
 
 # Admin only
@@ -274,8 +280,12 @@ def test_admin_updates_name_role_and_active(api, rep):
 
 
 def test_patch_does_not_change_email_or_password(api, rep):
-    response = api.patch(f"/users/{rep.id}", {"email": "changed@example.com", "password": "x"}, format="json")
+    # email is read-only (shown, so sent back by GET, edit, PUT): ignored; password is no field here: a 400.
+    response = api.patch(f"/users/{rep.id}", {"email": "changed@example.com"}, format="json")
     assert response.status_code == 200
+    response = api.patch(f"/users/{rep.id}", {"email": "changed@example.com", "password": "x"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "password"
     rep.refresh_from_db()
     assert rep.email == "rita@example.com"
     assert rep.check_password(PASSWORD)
