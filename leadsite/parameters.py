@@ -33,6 +33,8 @@ class CheckedParametersMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            return  # a 405 follows
         refuse_unstorable_values(kwargs.items(), "path value")
         query = list(request.query_params.lists())
         refuse_unstorable_values(((name, value) for name, values in query for value in values), "query value")
