@@ -4,6 +4,7 @@ from rest_framework import serializers
 from customers.serializers import CustomerSerializer
 from leads.models import SCORE_MAX, SCORE_MIN, Lead, LeadHistory, LeadStatus
 from leads.validators import validate_custom_fields
+from leadsite import messages
 from leadsite.api import FastRepresentationMixin, StrictTypesMixin, TimestampField
 from organizations.models import User
 
@@ -91,6 +92,8 @@ class LeadSerializer(StrictTypesMixin, FastRepresentationMixin, serializers.Mode
             field: {"required": False, "allow_null": True, "allow_blank": True}
             for field in ("phone", "company", "source", "notes")
         }
+
+    allowed_choices = {"status": STATUSES_ON_CREATE}  # converted only through convert-to-customer
 
     def validate_customFields(self, value):
         return validate_custom_fields(value)
@@ -239,7 +242,8 @@ class StatusListField(serializers.Field):
         unknown = [status for status in data if status not in LeadStatus.values]
         if unknown:
             raise serializers.ValidationError(
-                f"Unknown status {', '.join(repr(s) for s in unknown)}. Use: {', '.join(LeadStatus.values)}."
+                [messages.invalid_choice(status, "status", LeadStatus.values) for status in unknown],
+                code="invalid_choice",
             )
         return data
 

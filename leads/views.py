@@ -29,6 +29,7 @@ from leads.serializers import (
     ReassignSerializer,
     ScoringStatsSerializer,
 )
+from leadsite import messages
 from leadsite.api import (
     ErrorSerializer,
     FastRepresentationMixin,
@@ -93,7 +94,7 @@ def query_flag(request, name) -> bool:
         return False
     if raw in ("true", "1"):
         return True
-    raise ValidationError({name: [f"'{raw}' is not a boolean; use true or false."]})
+    raise ValidationError({name: [messages.BOOLEAN]})
 
 
 @extend_schema_view(

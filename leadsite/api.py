@@ -21,6 +21,7 @@ from rest_framework.fields import SkipField
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from leadsite import messages
 from leadsite.errors import ERROR_CODE_CHOICES
 from leadsite.text import is_unstorable_text
 
@@ -152,7 +153,13 @@ class StrictTypesMixin:
     and on ignoring columns it does not know.
     """
 
-    type_names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    type_messages = {bool: messages.BOOLEAN, int: messages.WHOLE_NUMBER, float: messages.NUMBER, str: messages.TEXT}
+    # Say what is allowed (leadsite/messages.py): {field: noun for its choices}, {field: the choices a client may send}.
+    choice_nouns = {}
+    allowed_choices = {}
+
+    def get_fields(self):
+        return messages.say_what_is_allowed(super().get_fields(), self.choice_nouns, self.allowed_choices)
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping) or self.context.get("request") is None:
@@ -168,7 +175,7 @@ class StrictTypesMixin:
             if value is None or types is None:
                 continue
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                errors[field.field_name] = [ErrorDetail(f"Must be {self.type_names[types[-1]]}.", code="invalid")]
+                errors[field.field_name] = [ErrorDetail(self.type_messages[types[-1]], code="invalid")]
         try:
             value = super().to_internal_value(data)
         except ValidationError as exc:
@@ -190,11 +197,9 @@ def parse_positive_int(params, name, default, maximum=None):
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise ValidationError({name: [f"'{raw}' is not a whole number."]}) from None
-    if value < 1:
-        raise ValidationError({name: ["Must be 1 or more."]}, code="out_of_range")
-    if maximum is not None and value > maximum:
-        raise ValidationError({name: [f"Must be {maximum} or less."]}, code="out_of_range")
+        raise ValidationError({name: [messages.WHOLE_NUMBER]}) from None
+    if value < 1 or (maximum is not None and value > maximum):
+        raise ValidationError({name: [messages.in_range(1, maximum)]}, code="out_of_range")
     return value
 
 

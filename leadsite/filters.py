@@ -8,6 +8,8 @@ from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 
+from leadsite import messages
+
 
 class StrictBooleanField(forms.Field):
     """true/false (or 1/0); anything else is an error instead of being silently ignored."""
@@ -22,21 +24,27 @@ class StrictBooleanField(forms.Field):
             return True
         if text in self.FALSE:
             return False
-        raise forms.ValidationError(f"'{value}' is not a boolean; use true or false.")
+        raise forms.ValidationError(messages.BOOLEAN)
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class WholeNumberField(forms.IntegerField):
+    default_error_messages = {"invalid": messages.WHOLE_NUMBER}
+
+
 class IntegerFilter(django_filters.NumberFilter):
     """A whole number; 0.5 is an error, as the schema (type integer) says."""
 
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
 
 
 class UTCDateTimeField(IsoDateTimeField):
     """An ISO 8601 date-time, in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python parses."""
+
+    default_error_messages = {"invalid": messages.DATE_TIME}
 
     def to_python(self, value):
         value = super().to_python(value)
@@ -45,7 +53,7 @@ class UTCDateTimeField(IsoDateTimeField):
         try:
             return value.astimezone(UTC)
         except OverflowError:
-            raise forms.ValidationError("Date-time out of range.", code="out_of_range") from None
+            raise forms.ValidationError(messages.DATE_TIME_OUT_OF_RANGE, code="out_of_range") from None
 
 
 class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -65,8 +73,10 @@ class ChoiceListField(forms.CharField):
         unknown = [item for item in chosen if item not in self.valid]
         if unknown:
             raise forms.ValidationError(
-                f"Unknown {self.noun} {', '.join(repr(item) for item in unknown)}. Use: {', '.join(self.valid)}.",
-                code="invalid_choice",
+                [
+                    forms.ValidationError(messages.invalid_choice(item, self.noun, self.valid), code="invalid_choice")
+                    for item in unknown
+                ]
             )
         return chosen
 

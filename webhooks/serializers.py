@@ -54,6 +54,8 @@ class WebhookSerializer(StrictTypesMixin, serializers.ModelSerializer):
     createdAt = TimestampField(source="created_at", read_only=True)
     updatedAt = TimestampField(source="updated_at", read_only=True)
 
+    choice_nouns = {"events": "event type"}
+
     class Meta:
         model = Webhook
         fields = [
