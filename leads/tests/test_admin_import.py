@@ -110,9 +110,7 @@ def test_preview_shows_the_rows_as_they_would_be_saved_and_writes_nothing(staff_
     assert lead_import.status == "previewed"
     preview = lead_import.preview
     assert (preview["created"], preview["skipped"], preview["wholeFile"]) == (2, 1, True)
-    assert preview["reasons"] == [
-        {"field": "score", "message": "Ensure this value is less than or equal to 100.", "rows": 1}
-    ]
+    assert preview["reasons"] == [{"field": "score", "message": "Must be from 0 to 100.", "rows": 1}]
     first = preview["rows"][0]
     assert first == {
         "line": 2,
@@ -128,7 +126,7 @@ def test_preview_shows_the_rows_as_they_would_be_saved_and_writes_nothing(staff_
         },
     }
     page = response.content.decode()
-    assert "Ensure this value is less than or equal to 100." in page and "Run the import" in page
+    assert "Must be from 0 to 100." in page and "Run the import" in page
     assert not Lead.objects.exists()
 
 
@@ -165,8 +163,7 @@ def test_a_small_file_runs_at_once_with_history_via_import_and_an_error_report(s
     rows = list(csv.reader(io.StringIO(report.content.decode())))
     assert rows == [
         ["line", "errors", "Full Name", "E-Mail", "Firma", "Lead Score", "Favourite Colour"],
-        ["3", "score: Ensure this value is less than or equal to 100."]
-        + "Bad Score,bad@x.test,Nope,150,red".split(","),
+        ["3", "score: Must be from 0 to 100."] + "Bad Score,bad@x.test,Nope,150,red".split(","),
     ]
 
 
@@ -309,7 +306,7 @@ def test_staff_import_a_file_with_odd_headers_in_a_real_browser(live_server, bro
 
     preview = browser.find_element(By.ID, "import-preview")
     assert "2 would be created" in preview.text and "1 skipped" in preview.text
-    assert "Ensure this value is less than or equal to 100." in preview.text
+    assert "Must be from 0 to 100." in preview.text
     assert "Ada Lovelace" in preview.text and "Engines Ltd" in preview.text
     assert not Lead.objects.exists()
     screenshot(browser, "admin-import-preview")
@@ -322,7 +319,7 @@ def test_staff_import_a_file_with_odd_headers_in_a_real_browser(live_server, bro
     report = browser.execute_async_script(
         "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done);", report_url
     )
-    assert report.splitlines()[1].startswith("3,score: Ensure this value is less than or equal to 100.,Bad Score,")
+    assert report.splitlines()[1].startswith("3,score: Must be from 0 to 100.,Bad Score,")
 
     browser.find_element(By.LINK_TEXT, "See the leads").click()
     names = {row.text for row in browser.find_elements(By.CSS_SELECTOR, "#result_list tbody th")}

@@ -219,9 +219,14 @@ class TestBadRows:
         [
             (",a@x.test,,,,", "name", "This field may not be blank."),
             ("Acme,not-an-email,,,,", "email", "Enter a valid email address."),
-            ("Acme,,,150,,", "score", "Ensure this value is less than or equal to 100."),
+            ("Acme,,,150,,", "score", "Must be from 0 to 100."),
+            ("Acme,,,high,,", "score", "Must be a whole number."),  # the API's wording (was "A valid integer ...")
             ("Acme,,,,converted,", "status", "A lead becomes 'converted' only by converting it"),
-            ("Acme,,,,won,", "status", '"won" is not a valid choice.'),
+            (
+                "Acme,,,,won,",
+                "status",
+                '"won" is not a valid status; use one of new, contacted, qualified, unqualified.',
+            ),
             ("Acme,,,,,3f2504e0-4f89-11d3-9a0c-0305e82c3301", "assignedTo", "No active user with id"),
             ("Acme,,,,,nobody@x.test", "assignedTo", "No active user with email 'nobody@x.test'"),
             ("Acme,,,,,not-a-uuid", "assignedTo", "Must be a valid UUID."),
@@ -295,7 +300,7 @@ class TestBadRows:
         run_import(path, organization, "--errors", str(errors))
 
         assert [(row["line"], row["errors"]) for row in error_rows(errors)] == [
-            ("3", "score: Ensure this value is less than or equal to 100."),
+            ("3", "score: Must be from 0 to 100."),
             ("4", "Must be a JSON object ({...})."),
         ]
 

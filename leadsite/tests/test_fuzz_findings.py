@@ -4,6 +4,7 @@ import pytest
 
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
+from leadsite import messages
 from organizations.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,7 @@ def test_date_times_out_of_range_in_utc_are_400(api):
     response = api.get("/leads", {"createdAfter": "0001-01-01T00:00:00+14:00"})
     assert response.status_code == 400
     assert response.json()["details"] == [
-        {"message": "Date-time out of range.", "field": "createdAfter", "code": "out_of_range"}
+        {"message": messages.DATE_TIME_OUT_OF_RANGE, "field": "createdAfter", "code": "out_of_range"}
     ]
     response = api.post("/leads", {"name": "Acme", "lastContactedAt": "9999-12-31T23:00:00-05:00"}, format="json")
     assert response.status_code == 400

@@ -206,3 +206,65 @@ def test_get_edit_put_of_a_whole_object_works_and_a_typo_does_not(api, organizat
     response = method(f"{path}/{obj.id}", {**shown, "nmae": "x"}, format="json")
     assert response.status_code == 400
     assert codes(response) == [("nmae", "unknown_parameter")]
+
+
+# -- Say what is allowed --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message", "code"),
+    [
+        (
+            {"status": "won"},
+            "status",
+            '"won" is not a valid status; use one of new, contacted, qualified, unqualified.',
+            "invalid_choice",
+        ),
+        ({"score": 500}, "score", "Must be from 0 to 100.", "out_of_range"),
+        ({"score": -1}, "score", "Must be from 0 to 100.", "out_of_range"),
+        ({"score": "50"}, "score", "Must be a whole number.", "invalid"),
+        (
+            {"lastContactedAt": "yesterday"},
+            "lastContactedAt",
+            "Must be an ISO 8601 date-time, like 2025-05-11T12:33:59Z (or with an offset: +02:00).",
+            "invalid",
+        ),
+    ],
+)
+def test_an_invalid_value_says_what_is_allowed(api, body, field, message, code):
+    response = api.post("/leads", {"name": "Acme", **body}, format="json")
+    assert response.status_code == 400
+    assert response.json()["details"] == [{"message": message, "field": field, "code": code}]
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "code"),
+    [
+        (
+            {"createdAfter": "yesterday"},
+            "Must be an ISO 8601 date-time, like 2025-05-11T12:33:59Z (or with an offset: +02:00).",
+            "invalid",
+        ),
+        (
+            {"status": "won"},
+            '"won" is not a valid status; use one of new, contacted, qualified, unqualified, converted.',
+            "invalid_choice",
+        ),
+        ({"scoreMin": "high"}, "Must be a whole number.", "invalid"),
+        ({"isActive": "maybe"}, "Must be true or false.", "invalid"),
+        ({"limit": "500"}, "Must be from 1 to 100.", "out_of_range"),
+    ],
+)
+def test_an_invalid_filter_says_what_is_allowed(api, query, message, code):
+    response = api.get("/leads", query)
+    assert response.status_code == 400
+    assert response.json()["details"] == [{"message": message, "field": next(iter(query)), "code": code}]
+
+
+def test_other_choices_say_theirs(api, user):
+    response = api.patch(f"/users/{user.id}", {"role": "owner"}, format="json")
+    assert response.json()["details"][0]["message"] == (
+        '"owner" is not a valid role; use one of admin, sales_rep, read_only.'
+    )
+    response = api.post("/webhooks", {"url": "https://example.com/h", "events": ["lead.won"]}, format="json")
+    assert response.json()["details"][0]["message"].startswith('"lead.won" is not a valid event type; use one of *, ')
