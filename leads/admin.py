@@ -18,9 +18,10 @@ from rest_framework.exceptions import NotFound, ValidationError
 from leads import selectors, services
 from leads.exporting import csv_rows
 from leads.lifecycle import lifecycle_problem
-from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus
+from leads.models import SCORE_BANDS, SCORE_MAX, SCORE_MIN, Lead, LeadHistory, LeadStatus
 from leadsite.admin_site import day_with_time_on_hover, readable_timestamp, truncated
 from leadsite.errors import Conflict, flatten_errors
+from leadsite.messages import WHOLE_NUMBER, in_range
 from leadsite.paginators import LargeTableAdminMixin
 from organizations.models import User
 from organizations.scoping import OrganizationScopedAdminMixin
@@ -114,6 +115,14 @@ class AssigneeFilter(admin.RelatedFieldListFilter):
 
 
 class LeadAdminForm(forms.ModelForm):
+    # The API's range and wording (leadsite/messages.py); the table's CHECK constraint stays the last word.
+    score = forms.IntegerField(
+        required=False,
+        min_value=SCORE_MIN,
+        max_value=SCORE_MAX,
+        error_messages={"invalid": WHOLE_NUMBER}
+        | dict.fromkeys(["min_value", "max_value"], in_range(SCORE_MIN, SCORE_MAX)),
+    )
     allow_duplicate = forms.BooleanField(
         required=False, label="Create even if a lead with this email exists", help_text="As ?allowDuplicate=true."
     )
