@@ -149,7 +149,7 @@ class LeadViewSet(
         return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer):
-        serializer.instance = services.lead_create(
+        serializer.instance = self.etag_object = services.lead_create(
             organization=self.organization,
             user=self.request.user,
             data=serializer.validated_data,

@@ -40,6 +40,14 @@ def test_a_lead_carries_an_etag_that_changes_on_every_write(api, organization, u
     assert api.get(f"/leads/{lead.id}")["ETag"] == '"8"'
 
 
+def test_a_created_lead_carries_its_etag(api):
+    response = api.post("/leads", {"name": "New"}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response["ETag"] == '"1"'
+    assert api.get(f"/leads/{response.json()['id']}")["ETag"] == '"1"'
+
+
 def test_a_customer_carries_an_etag_that_changes_on_every_write(api, organization):
     customer = CustomerFactory(organization=organization)
     assert api.get(f"/customers/{customer.id}")["ETag"] == '"1"'
