@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.serializers import CustomerSerializer
+from leads.lifecycle import USE_CONVERT_ENDPOINT
 from leads.models import SCORE_MAX, SCORE_MIN, Lead, LeadHistory, LeadStatus
 from leads.validators import validate_custom_fields
 from leadsite import messages
@@ -97,6 +98,13 @@ class LeadSerializer(StrictTypesMixin, FastRepresentationMixin, serializers.Mode
 
     def validate_customFields(self, value):
         return validate_custom_fields(value)
+
+    def validate_status(self, value):
+        # Reported with the other fields' errors; the services check again on the locked row.
+        current = None if self.instance is None else self.instance.status
+        if value == LeadStatus.CONVERTED and current != LeadStatus.CONVERTED:
+            raise serializers.ValidationError(USE_CONVERT_ENDPOINT, code="use_convert_endpoint")
+        return value
 
     def validate(self, attrs):
         for field in OPTIONAL_TEXT_FIELDS:

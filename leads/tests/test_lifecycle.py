@@ -173,3 +173,17 @@ def test_the_database_refuses_a_customer_link_on_a_lead_that_is_not_converted(ap
     lead, customer = converted_lead(api, organization)
     with pytest.raises(IntegrityError), transaction.atomic():
         Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.QUALIFIED)
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_asking_for_converted_is_reported_with_the_other_fields_errors(api, organization, method):
+    lead = LeadFactory(organization=organization, status=LeadStatus.NEW)
+    url = "/leads" if method == "post" else f"/leads/{lead.pk}"
+
+    response = getattr(api, method)(url, {"name": "X", "status": "converted", "score": "high"}, format="json")
+
+    assert response.status_code == 400
+    codes = {detail["field"]: detail["code"] for detail in response.json()["details"]}
+    assert codes == {"status": "use_convert_endpoint", "score": "invalid"}
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.NEW
