@@ -7,7 +7,7 @@ from customers.models import Customer
 from events.models import Event
 from events.services import customer_event, lead_event, record_events
 from leads.history import Action, field_changes, history_entry, record_history
-from leads.lifecycle import UNCONVERTED_STATUS
+from leads.lifecycle import UNCONVERTED_VALUES
 from leads.models import Lead
 from leadsite.etags import IfMatch, check_if_match
 from organizations.models import Organization
@@ -140,7 +140,7 @@ def customer_delete(*, customer: Customer, user, via: str = "api", if_match: IfM
     leads = list(Lead.objects.filter(converted_customer=customer).order_by("pk").select_for_update())
     events = [customer_event(Event.Type.CUSTOMER_DELETED, customer=customer, user=user, via=via)]
     if leads:
-        data = {"status": UNCONVERTED_STATUS, "converted_at": None, "converted_customer": None}
+        data = UNCONVERTED_VALUES
         entries = []
         now = timezone.now()
         for lead in leads:

@@ -23,6 +23,8 @@ from leadsite.errors import Conflict
 
 # Where an unconverted lead goes back to: it was good enough to convert once.
 UNCONVERTED_STATUS = LeadStatus.QUALIFIED
+# What undoing a conversion writes (POST /leads/{id}/unconvert, deleting the customer).
+UNCONVERTED_VALUES = {"status": UNCONVERTED_STATUS, "converted_at": None, "converted_customer": None}
 
 USE_CONVERT_ENDPOINT = (
     "A lead becomes 'converted' only by converting it: use POST /leads/{id}/convert-to-customer "

@@ -16,7 +16,7 @@ from events.payloads import customer_payload
 from events.services import customer_event, lead_event, record_events
 from leads import selectors
 from leads.history import Action, created_changes, field_changes, history_entry, lead_snapshot, record_history
-from leads.lifecycle import UNCONVERTED_STATUS, check_status_change
+from leads.lifecycle import UNCONVERTED_VALUES, check_status_change
 from leads.models import Lead, LeadHistory, LeadStatus
 from leads.validators import validate_custom_fields
 from leadsite.errors import Conflict
@@ -103,11 +103,7 @@ def lead_update(
             data = {**data, "custom_fields": validate_custom_fields(merged)}
         except ValidationError as exc:
             raise ValidationError({"customFields": exc.detail}) from None
-    changes = field_changes(lead, data)
-    for field, value in data.items():
-        setattr(lead, field, value)
-    lead.version += 1
-    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
+    changes = _write_fields(lead, data)
     if changes:
         record_history([history_entry(lead=lead, action=Action.UPDATED, actor=user, via=via, changes=changes)])
         record_events([lead_event(Event.Type.LEAD_UPDATED, lead=lead, user=user, via=via, changes=changes)])
@@ -176,11 +172,7 @@ def lead_convert(
             via=via,
         )
     data = {"status": LeadStatus.CONVERTED, "converted_at": timezone.now(), "converted_customer": customer}
-    changes = field_changes(lead, data)
-    for field, value in data.items():
-        setattr(lead, field, value)
-    lead.version += 1
-    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
+    changes = _write_fields(lead, data)
     record_history([history_entry(lead=lead, action=Action.CONVERTED, actor=user, via=via, changes=changes)])
     events.append(
         lead_event(
@@ -208,12 +200,7 @@ def lead_unconvert(*, lead: Lead, user, via: str = "api", if_match: IfMatch | No
     if lead.status != LeadStatus.CONVERTED:
         raise Conflict("Lead is not converted; there is no conversion to undo.")
     customer_id = lead.converted_customer_id
-    data = {"status": UNCONVERTED_STATUS, "converted_at": None, "converted_customer": None}
-    changes = field_changes(lead, data)
-    for field, value in data.items():
-        setattr(lead, field, value)
-    lead.version += 1
-    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
+    changes = _write_fields(lead, UNCONVERTED_VALUES)
     record_history([history_entry(lead=lead, action=Action.UNCONVERTED, actor=user, via=via, changes=changes)])
     record_events(
         [
@@ -228,6 +215,16 @@ def lead_unconvert(*, lead: Lead, user, via: str = "api", if_match: IfMatch | No
         ]
     )
     return lead
+
+
+def _write_fields(lead: Lead, data: dict) -> dict:
+    """Set data's fields (model names) on the locked lead, save them with a new version; returns the changes."""
+    changes = field_changes(lead, data)
+    for field, value in data.items():
+        setattr(lead, field, value)
+    lead.version += 1
+    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
+    return changes
 
 
 def _is_empty(value) -> bool:
@@ -286,12 +283,8 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api", if_ma
     notes = list(dict.fromkeys(row.notes.strip() for row in everyone if row.notes and row.notes.strip()))
     data["notes"] = "\n\n".join(notes) or None
 
-    changes = field_changes(lead, data)
+    changes = _write_fields(lead, data)
     changes["mergedLeadIds"] = {"old": None, "new": [str(d.pk) for d in duplicates]}
-    for field, value in data.items():
-        setattr(lead, field, value)
-    lead.version += 1
-    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
     LeadHistory.objects.for_organization(lead.organization_id).filter(lead_id__in=duplicate_ids).update(lead_id=lead.pk)
     Lead.objects.filter(pk__in=duplicate_ids).delete()
     record_history([history_entry(lead=lead, action=Action.MERGED, actor=user, via=via, changes=changes)])
