@@ -372,35 +372,37 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
 
     @admin.action(description="Convert selected leads to customers", permissions=["change"])
     def convert_to_customers(self, request, queryset):
-        converted_leads, skipped = [], []
-        for lead in queryset.iterator(chunk_size=1000):
-            try:
-                services.lead_convert_to_customer(lead=lead, user=request.user, via=VIA)
-            except (Conflict, NotFound) as exc:
-                skipped.append(f"{lead}: {' '.join(item['message'] for item in flatten_errors(exc.detail))}")
-            else:
-                converted_leads.append(lead)
-        self._log_bulk_change(request, converted_leads, "Converted to a customer (bulk action).")
-        converted = len(converted_leads)
-        level = messages.SUCCESS if converted else messages.WARNING
-        self.message_user(request, f"Converted {converted} lead{'s' if converted != 1 else ''} to customers.", level)
-        if skipped:
-            self.message_user(request, _skipped_message(skipped), messages.WARNING)
+        self._each_lead(
+            request,
+            queryset,
+            services.lead_convert_to_customer,
+            "Converted to a customer (bulk action).",
+            lambda n: f"Converted {n} lead{'s' if n != 1 else ''} to customers.",
+        )
 
     @admin.action(description="Undo the conversion of selected leads (organization admins)", permissions=["unconvert"])
     def unconvert(self, request, queryset):
         """As POST /leads/{id}/unconvert: back to qualified, unlinked; the customers stay."""
+        self._each_lead(
+            request,
+            queryset,
+            services.lead_unconvert,
+            "Conversion undone (bulk action).",
+            lambda n: f"Undid the conversion of {n} lead{'s' if n != 1 else ''}.",
+        )
+
+    def _each_lead(self, request, queryset, write, change_message, summary):
+        """Call a lead service on each selected lead, then say how many it took and list those it refused."""
         done, skipped = [], []
         for lead in queryset.iterator(chunk_size=1000):
             try:
-                services.lead_unconvert(lead=lead, user=request.user, via=VIA)
+                write(lead=lead, user=request.user, via=VIA)
             except (Conflict, NotFound) as exc:
                 skipped.append(f"{lead}: {' '.join(item['message'] for item in flatten_errors(exc.detail))}")
             else:
                 done.append(lead)
-        self._log_bulk_change(request, done, "Conversion undone (bulk action).")
-        level = messages.SUCCESS if done else messages.WARNING
-        self.message_user(request, f"Undid the conversion of {len(done)} lead{'s' if len(done) != 1 else ''}.", level)
+        self._log_bulk_change(request, done, change_message)
+        self.message_user(request, summary(len(done)), messages.SUCCESS if done else messages.WARNING)
         if skipped:
             self.message_user(request, _skipped_message(skipped), messages.WARNING)
 
