@@ -100,7 +100,9 @@ def query_flag(request, name) -> bool:
 @extend_schema_view(
     list=extend_schema(responses={200: LeadSerializer(many=True), **ERRORS}),
     create=extend_schema(
-        request=LeadCreateSerializer, parameters=[ALLOW_DUPLICATE], responses={201: LeadSerializer, **DUPLICATE_ERRORS}
+        request=LeadCreateSerializer,
+        parameters=[ALLOW_DUPLICATE, ETAG],
+        responses={201: LeadSerializer, **DUPLICATE_ERRORS},
     ),
     retrieve=extend_schema(parameters=[ETAG], responses={200: LeadSerializer, **ERRORS}),
     update=extend_schema(
