@@ -5,7 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import LOGGING, env_bool
 
 DEBUG = False
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -24,3 +24,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # Load balancers probe over plain HTTP inside the network; everything else is redirected to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
 STATIC_ROOT = os.environ.get("STATIC_ROOT") or STATIC_ROOT  # noqa: F405
+
+# A Host outside ALLOWED_HOSTS is anybody's to send: one WARNING line each, not an ERROR with a traceback.
+LOGGING = {
+    **LOGGING,
+    "filters": {**LOGGING.get("filters", {}), "one_line_warning": {"()": "leadsite.log_filters.OneLineWarning"}},
+    "loggers": {**LOGGING.get("loggers", {}), "django.security.DisallowedHost": {"filters": ["one_line_warning"]}},
+}

@@ -1,5 +1,6 @@
 """Production settings and serving, checked in real subprocesses (no database needed)."""
 
+import json
 import os
 import re
 import secrets
@@ -53,6 +54,36 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, secret_
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+FOREIGN_HOST_REQUEST = """
+import json, logging
+from django.test import Client
+
+records = []
+handler = logging.Handler()
+handler.emit = records.append
+logging.getLogger().addHandler(handler)
+response = Client(HTTP_HOST="attacker.example", secure=True).get("/api/leads")
+print(json.dumps({
+    "status": response.status_code,
+    "body": response.json(),
+    "records": [[r.name, r.levelname, r.exc_info is not None] for r in records],
+}))
+"""
+
+
+def test_a_foreign_host_gets_a_json_400_and_one_warning_line_not_an_error_with_a_traceback(tmp_path):
+    result = run_manage(production_env(tmp_path), "shell", "--no-imports", "-c", FOREIGN_HOST_REQUEST)
+
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == 400
+    assert outcome["body"]["details"][0]["code"] == "invalid_host"
+    assert ["django.security.DisallowedHost", "WARNING", False] in outcome["records"]
+    assert not [record for record in outcome["records"] if record[1] in ("ERROR", "CRITICAL") or record[2]]
+    assert "Invalid HTTP_HOST header: 'attacker.example'" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def free_port():
