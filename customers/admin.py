@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 from customers import services
 from customers.models import Customer
 from leads.models import Lead
-from leadsite.admin_site import day_with_time_on_hover, truncated
+from leadsite.admin_site import ChoicesListedAdminMixin, day_with_time_on_hover, truncated
 from leadsite.paginators import LargeTableAdminMixin
 from organizations.scoping import OrganizationScopedAdminMixin
 
@@ -16,7 +16,7 @@ MAX_LINKED_LEADS = 50
 
 
 @admin.register(Customer)
-class CustomerAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, ChoicesListedAdminMixin, admin.ModelAdmin):
     # Chosen to fit a 1366 px screen beside the filters: long text is cut with the full value on hover.
     list_display = [
         "customer_number",

@@ -7,6 +7,8 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
+from leadsite.messages import invalid_choice_for_forms
+
 RECENT_ACTIONS = 10
 
 
@@ -33,6 +35,17 @@ class LeadsAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         extra_context = {"recent_actions": recent_actions(request.user), **(extra_context or {})}
         return super().index(request, extra_context)
+
+
+class ChoicesListedAdminMixin:
+    """A choice the form does not offer (a stale page, a hand-made POST) is answered as the API answers it:
+    '"owner" is not a valid role; use one of admin, sales_rep, read_only.' (leadsite/messages.py)."""
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        choices = [value for value, _ in db_field.flatchoices]
+        message = invalid_choice_for_forms(db_field.name, choices)
+        kwargs["error_messages"] = {"invalid_choice": message, **kwargs.get("error_messages", {})}
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
 
 def recent_actions(user, limit=RECENT_ACTIONS):

@@ -30,6 +30,11 @@ def invalid_choice(value, noun, choices):
     return f'"{value}" is not a valid {noun}; use one of {", ".join(str(choice) for choice in choices)}.'
 
 
+def invalid_choice_for_forms(noun, choices):
+    """The same, as a Django form's invalid_choice message (the form fills in %(value)s)."""
+    return invalid_choice("%(value)s", noun, [str(choice).replace("%", "%%") for choice in choices])
+
+
 def _choice_template(noun, choices):
     # DRF formats the template with the input: braces in the choices must not be read as fields.
     listed = ", ".join(str(choice) for choice in choices).replace("{", "{{").replace("}", "}}")

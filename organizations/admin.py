@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 
+from leadsite.admin_site import ChoicesListedAdminMixin
 from organizations import services
 from organizations.models import Organization, User
 from organizations.scoping import OrganizationScopedAdminMixin
@@ -52,7 +53,7 @@ class UserChangeForm(auth_forms.UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(OrganizationScopedAdminMixin, auth_admin.UserAdmin):
+class UserAdmin(OrganizationScopedAdminMixin, ChoicesListedAdminMixin, auth_admin.UserAdmin):
     """An organization's admins manage its members; other staff only see them.
 
     Nobody but a superuser sees or sets the organization, superuser status, groups or permissions,

@@ -1,6 +1,7 @@
 """The lead and customer admin for sales-ops staff: scoping, actions, writes through the services, speed."""
 
 import csv
+import html
 import io
 import os
 import subprocess
@@ -485,6 +486,26 @@ def test_a_new_customer_is_numbered_in_the_staff_users_organization(staff_client
     assert response.status_code == 302
     customer = Customer.objects.get()
     assert (customer.organization, customer.customer_number, customer.status) == (organization, "CUST-001", "churned")
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_the_customer_form_says_what_is_allowed_as_the_api_does(staff_client, organization, existing):
+    # A status the select does not offer (a stale page, a hand-made POST): the API's wording, the choices listed.
+    # A bad email already reads the same in both: "Enter a valid email address."
+    customer = CustomerFactory(organization=organization, company_name="Kept") if existing else None
+    page = customer_url("change", customer) if existing else reverse("admin:customers_customer_add")
+    data = {"company_name": "Changed", "status": "won", "contact_email": "not-an-email"}
+
+    response = staff_client.post(page, data)
+
+    assert response.status_code == 200
+    status = '"won" is not a valid status; use one of active, inactive, churned.'
+    assert response.context["adminform"].form.errors == {
+        "status": [status],
+        "contact_email": ["Enter a valid email address."],
+    }
+    assert html.escape(status) in response.content.decode()
+    assert list(Customer.objects.values_list("company_name", flat=True)) == (["Kept"] if existing else [])
 
 
 # -- Speed ---------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The organization and user admin: staff of organization A never see or touch B's, and cannot escalate."""
 
+import html
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -187,3 +189,23 @@ def test_deactivating_a_member_in_the_admin_ends_their_sessions(staff_client, co
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
     assert api.get("/me").status_code == 401
+
+
+def test_the_user_forms_say_what_is_allowed_as_the_api_does(staff_client, colleague):
+    # A role the select does not offer (a stale page, a hand-made POST): the API's wording, the roles listed.
+    role = '"owner" is not a valid role; use one of admin, sales_rep, read_only.'
+
+    added = staff_client.post(ADD_USER, new_user_form(role="owner", email="not-an-email"))
+    changed = staff_client.post(url("change", colleague), change_form(colleague, role="owner"))
+
+    assert added.context["adminform"].form.errors == {
+        "role": [role],
+        "email": ["Enter a valid email address."],  # as the API says it
+    }
+    assert changed.context["adminform"].form.errors == {"role": [role]}
+    for response in (added, changed):
+        assert response.status_code == 200
+        assert html.escape(role) in response.content.decode()
+    assert not User.objects.filter(email="not-an-email").exists()
+    colleague.refresh_from_db()
+    assert colleague.role == "sales_rep"
