@@ -27,7 +27,6 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from unittest import mock
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,8 +34,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from bench.scratch_db import empty_tables, prepare  # noqa: E402
+
 SLUG = "events-bench"
-TABLES = "leads_lead, leads_leadhistory, events_event"
 
 
 @contextmanager
@@ -60,13 +60,6 @@ def events_off():
         mock.patch.object(leads.importing, "record_events", no_write),
     ):
         yield
-
-
-def truncate():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {TABLES}")
 
 
 def create_latencies(client, count, tag) -> list:
@@ -97,19 +90,12 @@ def child_import(args):
 
 
 def run_import(path, without_events) -> float:
-    truncate_in_own_connection()
+    empty_tables(close=True)
     command = [sys.executable, __file__, "--child-import", str(path)]
     if without_events:
         command.append("--without-events")
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
-
-
-def truncate_in_own_connection():
-    from django.db import connection
-
-    truncate()
-    connection.close()
 
 
 def main():
@@ -124,20 +110,11 @@ def main():
     if args.child_import:
         return child_import(args)
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres") or "bench" not in urlparse(url).path:
-        sys.exit("Set DATABASE_URL to a PostgreSQL database whose name contains 'bench'; it is emptied.")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
+    organization = prepare(SLUG, "Events bench")
     from bench.import_bench import generate
     from conftest import client_for
-    from organizations.models import Organization, User
+    from organizations.models import User
 
-    call_command("migrate", verbosity=0)
-    truncate()
-    organization, _ = Organization.objects.get_or_create(slug=SLUG, defaults={"name": "Events bench"})
     user, _ = User.objects.get_or_create(
         email=f"admin@{SLUG}.example", defaults={"organization": organization, "role": User.Role.ADMIN}
     )
@@ -150,7 +127,7 @@ def main():
         create["with"] += create_latencies(client, args.creates, f"with{round_number}")
         with events_off():
             create["without"] += create_latencies(client, args.creates, f"without{round_number}")
-        truncate()
+        empty_tables()
         loads.append(os.getloadavg()[0])
 
     workdir = Path(args.workdir)
@@ -163,7 +140,7 @@ def main():
         imports["with"].append(run_import(path, without_events=False))
         imports["without"].append(run_import(path, without_events=True))
         loads.append(os.getloadavg()[0])
-    truncate_in_own_connection()
+    empty_tables(close=True)
 
     def summary(latencies):
         ordered = sorted(latencies)

@@ -26,12 +26,13 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
 os.environ.setdefault("DEBUG", "0")
+
+from bench.scratch_db import empty_tables, prepare  # noqa: E402
 
 SLUG = "import-bench"
 COLUMNS = ["name", "email", "phone", "company", "source", "status", "score", "assignedTo", "notes", "customFields"]
@@ -124,12 +125,6 @@ def run_child(path: Path, batch_size: int, dry_run=False, processes=2, upsert=Fa
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def empty_leads(connection):
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE leads_lead, leads_leadhistory, events_event")
-    connection.close()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -147,20 +142,11 @@ def main():
     if args.child_import:
         return child_import(args)
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres") or "bench" not in urlparse(url).path:
-        sys.exit("Set DATABASE_URL to a PostgreSQL database whose name contains 'bench'; it is emptied.")
-    import django
-    from django.core.management import call_command
+    organization = prepare(SLUG, "Import bench")
     from django.db import connection
 
-    django.setup()
-    from organizations.models import Organization, User
+    from organizations.models import User
 
-    call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE leads_lead, leads_leadhistory, events_event")
-    organization, _ = Organization.objects.get_or_create(slug=SLUG, defaults={"name": "Import bench"})
     assignees = []
     for n in range(5):
         user, _ = User.objects.get_or_create(email=f"rep{n}@{SLUG}.example", defaults={"organization": organization})
@@ -185,18 +171,19 @@ def main():
     if args.one_process_too:
         one = run_child(path, args.batch_size, processes=1)
         print(f"import, one process: {one['seconds']:.1f}s", flush=True)
-        empty_leads(connection)
+        empty_tables(close=True)
     full = run_child(path, args.batch_size)
     print(f"import: {full['seconds']:.1f}s, peak {full['maxrss_mb']:.0f} MB", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM leads_lead")
         imported = cursor.fetchone()[0]
-    empty_leads(connection)
+    empty_tables(close=True)
     small = run_child(files[small_rows][0], args.batch_size)
     print(f"import of {small_rows:,} rows: {small['seconds']:.1f}s, peak {small['maxrss_mb']:.0f} MB", flush=True)
     again = run_child(files[small_rows][0], args.batch_size, upsert=True)
     print(f"re-import of {small_rows:,} rows with --upsert email: {again['seconds']:.1f}s", flush=True)
 
+    url = os.environ["DATABASE_URL"]
     psql = ["psql", url.replace("postgres://", "postgresql://", 1), "-q", "-v", "ON_ERROR_STOP=1"]
     plain = f"CREATE TABLE import_bench_scratch ({SCRATCH_COLUMNS})"
     # The same columns, constraints and indexes as leads_lead (LIKE copies no foreign keys).
