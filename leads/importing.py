@@ -34,6 +34,7 @@ from rest_framework.exceptions import ValidationError
 
 from events.models import Event
 from events.services import lead_event, new_event, record_events
+from leads import tallies
 from leads.exporting import FORMULA_START, ExportLeadSerializer, csv_cell_text, unquote_formula
 from leads.history import Action, created_changes, field_changes, history_entry, record_history
 from leads.lifecycle import lifecycle_problem
@@ -687,6 +688,9 @@ class Importer:
             Event.Type.IMPORT_COMPLETED, organization_id=self.organization.pk, actor=self.actor, via="import", data=data
         )
         record_events([event])
+        if result.created or result.updated:
+            # A batch adds up to a tally row per key it touched: fold them before the dashboard reads them.
+            tallies.compact(organization_id=self.organization.pk)
 
     def _import_rows(self, source: InputFile):
         batch = []

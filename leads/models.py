@@ -139,6 +139,68 @@ class Lead(models.Model):
         return self.name
 
 
+class LeadTally(models.Model):
+    """A change in how many of an organization's leads have one combination of the dashboard's keys.
+
+    Written only by the database triggers of leads/tallies.py: a row per key a statement changed,
+    with `leads` and `score_sum` positive for rows gained and negative for rows lost. The sum of an
+    organization's rows is the count of its leads now; `tallies.compact` folds them into one per key.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # Not enforced: a cascade deleting the organization or a member must not wait for their tallies.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    source = models.CharField(max_length=100, null=True)
+    status = models.CharField(max_length=20)
+    is_active = models.BooleanField()
+    band = models.CharField(max_length=10)  # a key of SCORE_BANDS, or "unscored"
+    leads = models.IntegerField()
+    score_sum = models.BigIntegerField()
+    # True for the rows `tallies.compact` and `tallies.rebuild` write, false for the triggers' changes.
+    folded = models.BooleanField(default=False, db_default=False)
+
+    objects = OrganizationScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization"], name="leadtally_org_idx")]
+
+    def __str__(self):
+        return f"{self.leads:+} {self.status} {self.source} {self.band}"
+
+
+class LeadWeekTally(models.Model):
+    """A change in how many of an organization's leads were created in one week (UTC, from Monday)
+    with one source, converted or not. Written only by leads/tallies.py's triggers, like LeadTally."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    week = models.DateField()
+    source = models.CharField(max_length=100, null=True)
+    converted = models.BooleanField()
+    leads = models.IntegerField()
+    folded = models.BooleanField(default=False, db_default=False)
+
+    objects = OrganizationScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "week"], name="leadweektally_org_week_idx")]
+
+    def __str__(self):
+        return f"{self.leads:+} {self.week} {self.source}"
+
+
 class LeadHistory(models.Model):
     """One entry per create, update, conversion, merge or delete of a lead."""
 

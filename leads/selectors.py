@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 from django.db.models import Avg, CharField, Count, F, Func, Q, Sum, Value
-from django.db.models.functions import Lower, Replace, TruncWeek
+from django.db.models.functions import Lower, Replace
 
-from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus
+from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus, LeadTally, LeadWeekTally
 
 
 def lead_list(*, organization):
@@ -139,36 +139,66 @@ def contacted_recently_q(*, now) -> Q:
     return Q(last_contacted_at__gte=now - RECENT_CONTACT)
 
 
+def recent_enough_q(*, now) -> Q:
+    """Within open leads, the opposite of stale: contacted, or (never contacted) created, in the last 30 days."""
+    cutoff = now - STALE_AFTER
+    return Q(last_contacted_at__gte=cutoff) | Q(last_contacted_at__isnull=True, created_at__gte=cutoff)
+
+
 def lead_dashboard_rows(*, organization, days: int, now) -> dict:
-    """The dashboard's figures for every source at once, in two aggregate queries.
+    """The dashboard's figures for every source at once, in three queries.
 
     `by_assignee_and_source`: one row per (assignee, source) with counts per status, score band,
     open, contacted in the last 30 days and stale, and the score sum. `by_week_and_source`: leads
-    created in the last `days` days per (week, source), and how many of them are converted now.
-    Pipeline, score bands, the reps' table and stale leads are sums of the first; the source filter
-    picks rows in Python, so one cached result serves every source.
+    created per (week, source) in every week that overlaps the last `days` days, and how many of
+    them are converted now. Pipeline, score bands, the reps' table and stale leads are sums of the
+    first; the source filter picks rows in Python, so one result serves every source.
+
+    The counts come from the tallies the database keeps (leads/tallies.py); only the two that
+    depend on the clock are counted from leads, those contacted or created in the last 30 days.
+    `unfolded_tally_rows` says how many rows the triggers added since `tallies.compact` last ran.
     """
-    leads = Lead.objects.for_organization(organization).order_by()
-    status_counts = {f"status_{status}": Count("pk", filter=Q(status=status)) for status in LeadStatus.values}
-    band_counts = {
-        f"band_{band}": Count("pk", filter=Q(score__gte=low, score__lte=high))
-        for band, (low, high) in SCORE_BANDS.items()
-    }
-    by_assignee_and_source = leads.values("assigned_to", "source").annotate(
-        total=Count("pk"),
-        **status_counts,
-        **band_counts,
-        band_unscored=Count("pk", filter=Q(score__isnull=True)),
-        open=Count("pk", filter=open_leads_q()),
-        contacted_recently=Count("pk", filter=contacted_recently_q(now=now)),
-        stale=Count("pk", filter=stale_leads_q(now=now)),
-        score_sum=Sum("score"),
-        scored=Count("score"),
+    tallies = LeadTally.objects.for_organization(organization).order_by()
+    by_key = tallies.values("assigned_to", "source").annotate(
+        unfolded=Count("pk", filter=Q(folded=False)),
+        total=Sum("leads"),
+        **{f"status_{status}": Sum("leads", filter=Q(status=status)) for status in LeadStatus.values},
+        **{f"band_{band}": Sum("leads", filter=Q(band=band)) for band in [*SCORE_BANDS, "unscored"]},
+        open=Sum("leads", filter=open_leads_q()),
+        score_sum=Sum("score_sum"),
+        scored=Sum("leads", filter=~Q(band="unscored")),
     )
+    recent = (
+        Lead.objects.for_organization(organization)
+        .order_by()
+        .filter(contacted_recently_q(now=now) | recent_enough_q(now=now))
+        .values("assigned_to", "source")
+        .annotate(
+            contacted_recently=Count("pk", filter=contacted_recently_q(now=now)),
+            open_recent_enough=Count("pk", filter=open_leads_q() & recent_enough_q(now=now)),
+        )
+    )
+    first_week = (now - timedelta(days=days)).date()
     by_week_and_source = (
-        leads.filter(created_at__gte=now - timedelta(days=days))
-        .annotate(week=TruncWeek("created_at"))
+        LeadWeekTally.objects.for_organization(organization)
+        .order_by()
+        .filter(week__gte=first_week - timedelta(days=first_week.weekday()))
         .values("week", "source")
-        .annotate(created=Count("pk"), converted=Count("pk", filter=Q(status=LeadStatus.CONVERTED)))
+        .annotate(created=Sum("leads"), converted=Sum("leads", filter=Q(converted=True)))
     )
-    return {"by_assignee_and_source": list(by_assignee_and_source), "by_week_and_source": list(by_week_and_source)}
+    rows = [_zeros_for_none(row) for row in by_key]
+    recent_by_key = {(row["assigned_to"], row["source"]): row for row in recent}
+    for row in rows:
+        counts = recent_by_key.get((row["assigned_to"], row["source"]), {})
+        row["contacted_recently"] = counts.get("contacted_recently", 0)
+        row["stale"] = row["open"] - counts.get("open_recent_enough", 0)
+    return {
+        "by_assignee_and_source": [row for row in rows if row["total"]],
+        "by_week_and_source": [_zeros_for_none(row) for row in by_week_and_source if row["created"]],
+        "unfolded_tally_rows": sum(row.pop("unfolded") for row in rows),
+    }
+
+
+def _zeros_for_none(row: dict, keys=("assigned_to", "source", "week")) -> dict:
+    """SUM over no rows is NULL; a count of nothing is 0."""
+    return {name: 0 if value is None and name not in keys else value for name, value in row.items()}
