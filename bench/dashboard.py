@@ -4,7 +4,8 @@
 
 (the database loaded by `bench/load.py --leads 1000000`, whose "bench-big" organization holds 80%.)
 Requests go through Django's test client, the whole stack, logged in as that organization's admin.
-"cold" clears the cache first, so the two aggregate queries run; "cached" is the same page within
+"cold" clears the cache first, so the three aggregate queries run (two over the tallies of
+leads/tallies.py, one over the leads contacted or created in the last 30 days); "cached" is the same page within
 the minute the figures are kept; "other source" switches the source filter on cached figures. Each
 line prints the median and the slowest of `-n` requests, the SQL queries of one request and the
 time of each aggregate query alone; the load average is printed before and after, since the
@@ -81,10 +82,10 @@ def main():
     for period in (30, 365):
         with CaptureQueriesContext(connection) as captured:
             lead_dashboard_rows(organization=organization, days=period, now=timezone.now())
-        per_assignee, per_week = (query["sql"] for query in captured.captured_queries)
-        names_and_queries = [(f"per week and source, {period} days", per_week)]
+        tallies, recent, weekly = (query["sql"] for query in captured.captured_queries)
+        names_and_queries = [(f"week tallies, {period} days", weekly)]
         if period == 30:
-            names_and_queries.insert(0, ("per assignee and source", per_assignee))
+            names_and_queries[:0] = [("tallies per assignee, source", tallies), ("leads of the last 30 days", recent)]
         for name, sql in names_and_queries:
 
             def run(sql=sql):

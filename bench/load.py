@@ -48,7 +48,7 @@ FIRST = "Ada Alan Anna Ben Carla Chen Dana Eva Farid Grace Hana Ivan Jana Ken Le
 LAST = "Smith Jones Garcia Müller Rossi Dubois Tanaka Kim Nowak Silva Ivanova Chen Patel Khan Novak Berg Costa Lind Moreau Okafor".split()  # noqa: E501
 WORDS = "Acme Globex Initech Umbrella Stark Wayne Wonka Tyrell Cyberdyne Hooli Vandelay Soylent Oscorp Massive Dynamic Nakatomi Gringotts Monarch Aperture Black Mesa".split()  # noqa: E501
 SUFFIXES = ["Inc", "LLC", "GmbH", "Ltd", "Group", "Labs", "Systems", "Partners"]
-NOW = datetime(2026, 11, 1, tzinfo=UTC)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)  # the newest lead's creation, unless --now says otherwise
 THREE_YEARS = 3 * 365 * 86400
 
 COLUMNS = (
@@ -67,7 +67,7 @@ CUSTOMER_COLUMNS = (
 ).split()
 
 
-def lead_rows(organization_id, reps, count, rng, offset, customers):
+def lead_rows(organization_id, reps, count, rng, offset, customers, now=NOW):
     """Yield `count` tuples in COLUMNS order; append to `customers` (CUSTOMER_COLUMNS) one customer per converted lead.
 
     A converted lead has its customer and its convertedAt, as the database's lifecycle constraint demands.
@@ -81,7 +81,7 @@ def lead_rows(organization_id, reps, count, rng, offset, customers):
         n = offset + i
         first, last = rng.choice(FIRST), rng.choice(LAST)
         age = int(THREE_YEARS * rng.random() ** 1.7)  # skewed towards recent leads
-        created = NOW - timedelta(seconds=age, microseconds=rng.randrange(1_000_000))
+        created = now - timedelta(seconds=age, microseconds=rng.randrange(1_000_000))
         updated = created + timedelta(seconds=int(age * rng.random() * 0.5))
         contacted = None if rng.random() < 0.4 else created + timedelta(seconds=int(age * rng.random()))
         status = statuses[i]
@@ -123,6 +123,13 @@ def main():
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--if-missing", action="store_true", help="do nothing if the database already holds the leads")
+    parser.add_argument(
+        "--now",
+        choices=["2026-11-01", "today"],
+        default="2026-11-01",
+        help="when the newest lead was created: a fixed day (the same rows every load) or today's midnight (UTC), "
+        "so that the dashboard's last 30 days hold leads and contacts as a live organization's do",
+    )
     args = parser.parse_args()
 
     url = os.environ["DATABASE_URL"]
@@ -140,8 +147,10 @@ def main():
     from django.core.management import call_command
     from django.db import connection
 
+    from leads import tallies
     from organizations.models import Organization, User
 
+    now = NOW if args.now != "today" else datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     started = time.monotonic()
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
@@ -178,7 +187,8 @@ def main():
         customers = {organization_id: [] for organization_id, _, _ in plan}
         with cursor.copy(f"COPY leads_lead ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for organization_id, reps, count in plan:
-                for row in lead_rows(organization_id, reps, count, rng, offset, customers[organization_id]):
+                rows = lead_rows(organization_id, reps, count, rng, offset, customers[organization_id], now)
+                for row in rows:
                     copy.write_row(row)
                 offset += count
         with cursor.copy(f"COPY customers_customer ({', '.join(CUSTOMER_COLUMNS)}) FROM STDIN") as copy:
@@ -196,6 +206,9 @@ def main():
         for _, definition in indexes:
             cursor.execute(definition)
         print(f"rebuilt {len(indexes)} indexes at {time.monotonic() - started:.0f}s", flush=True)
+        for statement in tallies.rebuild_sql("postgresql"):  # the COPY ran without the tallies' triggers
+            cursor.execute(statement)
+        print(f"counted the dashboard's tallies at {time.monotonic() - started:.0f}s", flush=True)
     raw.commit()
     raw.autocommit = True
     with raw.cursor() as cursor:
