@@ -53,6 +53,8 @@ def test_the_organization_scoped_models_are_the_documented_ones():
         "leads_lead",
         "leads_leadhistory",
         "leads_leadimport",
+        "leads_leadtally",
+        "leads_leadweektally",
         "customers_customer",
         "idempotency_idempotencykey",
         "events_event",
