@@ -9,10 +9,10 @@ leads_lead append to two tables for every statement that inserts, updates or del
 
 A row holds the change a statement made (negative for leads that left the key), so writers only
 ever insert and never wait for each other; the sum of an organization's rows is its count now.
-`compact` folds an organization's rows into one per key, marked `folded`. Because the database keeps the tallies,
-every write path counts: the services, the importer, the admin, `QuerySet.update`, cascades and
-raw SQL. Only TRUNCATE and writes with triggers disabled (bench/load.py's COPY) bypass them;
-`rebuild` recounts from the leads then.
+`compact` folds an organization's rows into one per key, marked `folded`. Because the database
+keeps the tallies, every write path counts: the services, the importer, the admin,
+`QuerySet.update`, cascades and raw SQL. Only TRUNCATE and writes with triggers disabled
+(bench/load.py's COPY) bypass them; `rebuild` recounts from the leads then.
 
 PostgreSQL runs one trigger per statement over its transition tables (a 1,000-row import batch
 adds one grouped INSERT); SQLite has only row triggers. Migration leads/0015 installs them.
@@ -73,13 +73,18 @@ def _insert_changes(table, keys, columns, sources, vendor, folded):
         for row, sign, from_clause in sources
     )
     counts = [name for name in columns("r", 1, vendor) if name not in keys]
+    return _insert_sums(table, keys, counts, f"({selects}) AS changes", folded)
+
+
+def _insert_sums(table, keys, counts, rows, folded):
+    """INSERT INTO table one row per key of `rows` with the sums of its counts, unless they are all zero."""
     key_list = ", ".join(keys)
     sums = ", ".join(f"SUM({name})" for name in counts)
-    unchanged = " OR ".join(f"SUM({name}) <> 0" for name in counts)
+    nonzero = " OR ".join(f"SUM({name}) <> 0" for name in counts)
     return (
         f"INSERT INTO {table} ({key_list}, {', '.join(counts)}, folded) "
-        f"SELECT {key_list}, {sums}, {'TRUE' if folded else 'FALSE'} FROM ({selects}) AS changes "
-        f"GROUP BY {key_list} HAVING {unchanged}"
+        f"SELECT {key_list}, {sums}, {'TRUE' if folded else 'FALSE'} FROM {rows} "
+        f"GROUP BY {key_list} HAVING {nonzero}"
     )
 
 
@@ -107,9 +112,12 @@ def create_triggers_sql(vendor) -> list[str]:
 def drop_triggers_sql(vendor) -> list[str]:
     if vendor == "postgresql":
         return [
-            f"DROP TRIGGER IF EXISTS leads_tally_{event.lower()} ON leads_lead; "
-            f"DROP FUNCTION IF EXISTS leads_tally_{event.lower()}()"
+            statement
             for event in EVENTS
+            for statement in (
+                f"DROP TRIGGER IF EXISTS leads_tally_{event.lower()} ON leads_lead",
+                f"DROP FUNCTION IF EXISTS leads_tally_{event.lower()}()",
+            )
         ]
     return [f"DROP TRIGGER IF EXISTS leads_tally_{event.lower()}" for event in EVENTS]
 
@@ -166,17 +174,13 @@ def compact(*, organization_id, connection=default_connection):
             ("leads_leadtally", TALLY_KEYS, ("leads", "score_sum")),
             ("leads_leadweektally", WEEK_KEYS, ("leads",)),
         ):
-            key_list, count_list = ", ".join(keys), ", ".join(counts)
-            folded = (
-                f"INSERT INTO {table} ({key_list}, {count_list}, folded) "
-                f"SELECT {key_list}, {', '.join(f'SUM({name})' for name in counts)}, TRUE FROM {{rows}} "
-                f"GROUP BY {key_list} HAVING {' OR '.join(f'SUM({name}) <> 0' for name in counts)}"
-            )
             if connection.vendor == "postgresql":
                 # The DELETE takes exactly the rows its snapshot sees; rows that writers commit
                 # meanwhile (a sequence hands out ids before commit) stay as they are.
-                taken = f"DELETE FROM {table} WHERE organization_id = %s RETURNING {key_list}, {count_list}"
-                cursor.execute(f"WITH taken AS ({taken}) {folded.format(rows='taken')}", [organization])
+                taken = f"DELETE FROM {table} WHERE organization_id = %s RETURNING {', '.join((*keys, *counts))}"
+                cursor.execute(
+                    f"WITH taken AS ({taken}) {_insert_sums(table, keys, counts, 'taken', True)}", [organization]
+                )
                 continue
             # SQLite numbers a row when its writer holds the database's one write lock, so rows
             # written meanwhile are numbered after `last`.
@@ -185,5 +189,5 @@ def compact(*, organization_id, connection=default_connection):
             if last is None:
                 continue
             rows = f"{table} WHERE organization_id = %s AND id <= %s"
-            cursor.execute(folded.format(rows=rows), [organization, last])
+            cursor.execute(_insert_sums(table, keys, counts, rows, True), [organization, last])
             cursor.execute(f"DELETE FROM {rows}", [organization, last])
