@@ -180,8 +180,11 @@ class LeadImportAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             form.add_error(None, str(exc))
 
     def _run(self, request, lead_import):
-        lead_imports.lead_import_start(lead_import)
+        started = lead_imports.lead_import_start(lead_import)
         lead_import.refresh_from_db()
+        if not started:  # another click (or tab) started it first
+            self.message_user(request, "This import has already been started; here is how it goes.", messages.INFO)
+            return HttpResponseRedirect(reverse("admin:leads_leadimport_change", args=[lead_import.pk]))
         self.log_change(request, lead_import, f"Ran the import ({lead_import.get_status_display().lower()}).")
         if lead_import.status == LeadImport.Status.DONE:
             self.message_user(

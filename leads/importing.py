@@ -780,12 +780,19 @@ class Importer:
         with transaction.atomic():
             self._write([lead for lead, _ in creates.values()], [])
             self.report.add(skipped)
+            self._committing(batch, len(results))
         self.result.rows += len(results)
         self.result.last_line = results[-1][0].line
         self.result.add(batch)
         self.result.committed_rows += len(results)
         if self.progress:
             self.progress.update(self.result.rows, self.position(), self.result.committed_rows, force=True)
+
+    def _committing(self, batch: ImportResult, rows: int):
+        """In the batch's transaction: a progress that keeps where a run stands commits it with the batch."""
+        committing = getattr(self.progress, "committing", None)
+        if committing is not None:
+            committing(self.result, batch, rows)
 
     @property
     def unknown_columns(self) -> list:
@@ -888,6 +895,7 @@ class Importer:
             else:
                 self._write([lead for lead, _ in creates.values()], self._net_changes(updates.values()))
             self.report.add(skipped)
+            self._committing(batch, len(rows))
         self.result.add(batch)
         self.result.committed_rows += len(rows)
 

@@ -12,6 +12,8 @@ import logging
 import time
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from leads.importing import (
@@ -148,7 +150,11 @@ def lead_import_preview(lead_import: LeadImport) -> None:
         "reasons": _reasons(result),
     }
     lead_import.status = Status.PREVIEWED
-    lead_import.save(update_fields=["preview", "status", "mapping", "upsert", "default_assignee"])
+    fields = ["preview", "status", "mapping", "upsert", "default_assignee"]
+    # Not over a run that another click started meanwhile (it would make the import runnable again).
+    editable = LeadImport.objects.filter(pk=lead_import.pk, status__in=[Status.UPLOADED, Status.PREVIEWED])
+    if not editable.update(**{name: getattr(lead_import, name) for name in fields}):
+        raise ImportFileError("This import has been started meanwhile; its options can no longer change.")
 
 
 PREVIEW_FIELDS = ("name", "email", "phone", "company", "source", "status", "score", "assigned_to", "custom_fields")
@@ -173,31 +179,79 @@ def runs_in_background(lead_import: LeadImport) -> bool:
     return lead_import.size > RUN_AT_ONCE_MAX_BYTES or not preview.get("wholeFile", False)
 
 
-def lead_import_start(lead_import: LeadImport) -> None:
-    """Run a previewed import: at once if it is small, else queued for the task worker."""
-    if lead_import.status != Status.PREVIEWED:
-        return  # already started (a second click, a reload that posts again)
-    if not runs_in_background(lead_import):
-        lead_import_run(lead_import)
-        return
-    from leads.tasks import run_lead_import
+def lead_import_start(lead_import: LeadImport) -> bool:
+    """Run a previewed import, at once if it is small, else queued for the task worker; False if it had started.
 
+    The start is one conditional UPDATE (status previewed -> running or queued): it takes the row's lock,
+    and of concurrent clicks exactly one finds the row still `previewed`; the others change nothing.
+    """
+    background = runs_in_background(lead_import)
     with transaction.atomic():
-        lead_import.status = Status.QUEUED
-        lead_import.save(update_fields=["status"])
-        result = run_lead_import.enqueue(str(lead_import.pk))
-        LeadImport.objects.filter(pk=lead_import.pk).update(task_id=str(result.id))
+        started = LeadImport.objects.filter(pk=lead_import.pk, status=Status.PREVIEWED)
+        if background:
+            if not started.update(status=Status.QUEUED):
+                return False
+            from leads.tasks import run_lead_import
+
+            task_id = str(run_lead_import.enqueue(str(lead_import.pk)).id)
+            LeadImport.objects.filter(pk=lead_import.pk).update(task_id=task_id)
+        elif not started.update(status=Status.RUNNING, started_at=timezone.now()):
+            return False
+    if not background:
+        lead_import.refresh_from_db()
+        lead_import_run(lead_import)
+    return True
+
+
+def lead_import_claim(import_id) -> LeadImport | None:
+    """The worker's start of a queued import (queued -> running, once); None if it is not queued."""
+    claimed = LeadImport.objects.filter(pk=import_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=Coalesce(F("started_at"), Value(timezone.now()))
+    )
+    return LeadImport.objects.select_related("organization", "created_by").get(pk=import_id) if claimed else None
+
+
+COUNTS = ("created", "updated", "unchanged", "skipped")
+
+
+class RunTakenOver(Exception):
+    """The import's row no longer stands where this run left it: another run took it over."""
+
+
+class _ReportBuffer(io.StringIO):
+    """The error report as the importer writes it; `take()` gives what was written since the last take.
+
+    A resumed run's report continues the stored one: the header, which the importer writes and flushes
+    first, is left out.
+    """
+
+    def __init__(self, resumed: bool):
+        super().__init__()
+        self.taken = None if resumed else 0
+
+    def flush(self):
+        if self.taken is None:
+            self.taken = self.tell()
+        super().flush()
+
+    def take(self) -> str:
+        text = self.getvalue()[self.taken or 0 :]
+        self.taken = (self.taken or 0) + len(text)
+        return text
 
 
 class _ProgressOnTheRow:
-    """The importer's progress interface, saving rows, bytes and counts to the LeadImport every `interval` s."""
+    """The importer's progress interface, keeping the run's state on the LeadImport.
 
-    def __init__(self, lead_import, interval=1.0):
-        self.lead_import, self.interval, self.saved = lead_import, interval, 0.0
-        self.result = None  # the importer's ImportResult, set once it exists
+    Rows read and bytes: every `interval` s, for the progress bar. What a run resumes from (rows
+    committed, the counts, the reasons, the error report) is written in each batch's own transaction.
+    """
 
-    def update(self, rows, position, committed=0):
-        if time.monotonic() - self.saved >= self.interval:
+    def __init__(self, lead_import, report: _ReportBuffer, interval=1.0):
+        self.lead_import, self.report, self.interval, self.saved = lead_import, report, interval, 0.0
+
+    def update(self, rows, position, committed=0, force=False):
+        if force or time.monotonic() - self.saved >= self.interval:
             self.save(rows, position)
 
     def finish(self, rows, position):
@@ -205,51 +259,70 @@ class _ProgressOnTheRow:
 
     def save(self, rows, position):
         self.saved = time.monotonic()
-        counts = {name: getattr(self.result, name) for name in ("created", "updated", "unchanged", "skipped")}
-        LeadImport.objects.filter(pk=self.lead_import.pk).update(rows=rows, position=position, **counts)
+        LeadImport.objects.filter(pk=self.lead_import.pk).update(rows=rows, position=position)
+
+    def committing(self, result, batch, rows):
+        """In the batch's transaction (before the importer adds `batch` to `result`)."""
+        reasons = result.reasons + batch.reasons
+        examples = {**batch.examples, **result.examples}
+        counts = {name: getattr(result, name) + getattr(batch, name) for name in COUNTS}
+        written = LeadImport.objects.filter(
+            pk=self.lead_import.pk, status=Status.RUNNING, committed_rows=result.committed_rows
+        ).update(
+            committed_rows=result.committed_rows + rows,
+            error_report=Concat(F("error_report"), Value(self.report.take())),
+            reasons=[
+                {"field": f, "code": c, "message": examples[(f, c)], "rows": n} for (f, c), n in reasons.most_common()
+            ],
+            **counts,
+        )
+        if not written:
+            raise RunTakenOver(f"Import {self.lead_import.pk} was taken over by another run; this one stops.")
 
 
 def lead_import_run(lead_import: LeadImport) -> None:
-    """Run the import (leads.importing, batch by batch), its progress and results kept on the row."""
-    LeadImport.objects.filter(pk=lead_import.pk).update(status=Status.RUNNING, started_at=timezone.now())
-    errors = io.StringIO()
-    progress = _ProgressOnTheRow(lead_import)
+    """Run the import (leads.importing, batch by batch) from where it stands; results kept on the row.
+
+    A run that a dead worker left resumes after its committed rows (the row's committed_rows), with its
+    counts and its error report: no row is written twice or skipped.
+    """
+    resumed = lead_import.committed_rows
+    report = _ReportBuffer(resumed=bool(resumed))
+    progress = _ProgressOnTheRow(lead_import, report)
     importer = Importer(
         lead_import.organization,
         import_options(lead_import),
-        errors=errors,
+        errors=report,
         progress=progress,
         actor=lead_import.created_by,
     )
-    progress.result = importer.result
+    source = _source(lead_import)
+    result = importer.result
+    if resumed:
+        source.rows = itertools.islice(source.rows, resumed, None)
+        result.rows = result.committed_rows = resumed
+        for name in COUNTS:
+            setattr(result, name, getattr(lead_import, name))
+        for reason in lead_import.reasons:
+            key = (reason["field"], reason.get("code"))
+            result.reasons[key] = reason["rows"]
+            result.examples[key] = reason["message"]
     failure = ""
     try:
-        importer.run(_source(lead_import))
+        importer.run(source)
+    except RunTakenOver:
+        logger.warning("Import %s was taken over by another run", lead_import.pk)
+        return
     except Exception as exc:  # the row says what happened; the worker's log has the traceback
         logger.exception("Import %s failed", lead_import.pk)
-        failure = f"Stopped after {importer.result.committed_rows} rows were written: {exc}"
-    result = importer.result
-    lead_import.status = Status.FAILED if failure else Status.DONE
-    lead_import.failure = failure
-    lead_import.rows = result.rows
-    for name in ("created", "updated", "unchanged", "skipped"):
-        setattr(lead_import, name, getattr(result, name))
-    lead_import.reasons = _reasons(result)
-    lead_import.error_report = errors.getvalue() if result.skipped else ""
-    lead_import.finished_at = timezone.now()
-    fields = [
-        "status",
-        "failure",
-        "rows",
-        "created",
-        "updated",
-        "unchanged",
-        "skipped",
-        "reasons",
-        "error_report",
-        "finished_at",
-    ]
-    if not failure:
-        lead_import.position = lead_import.size
-        fields.append("position")
-    lead_import.save(update_fields=fields)
+        failure = f"Stopped after {result.committed_rows} rows were written: {exc}"
+    fields = {
+        "status": Status.FAILED if failure else Status.DONE,
+        "failure": failure,
+        "rows": result.rows,
+        "finished_at": timezone.now(),
+        **({} if failure else {"position": lead_import.size}),
+    }
+    if not result.skipped:
+        fields["error_report"] = ""
+    LeadImport.objects.filter(pk=lead_import.pk, status=Status.RUNNING).update(**fields)

@@ -277,6 +277,10 @@ class LeadImport(models.Model):
     # Progress and results (ImportResult's counters).
     rows = models.PositiveIntegerField(default=0)
     position = models.PositiveBigIntegerField(default=0)  # bytes of the file read
+    # Rows of the file whose batch has committed, written in that batch's transaction with the counts below
+    # and the error report: a run that was stopped (its worker killed) resumes after exactly these rows.
+    committed_rows = models.PositiveIntegerField(default=0)
+    notice = models.TextField(blank=True, default="")  # why the run was interrupted and resumed, if it was
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)

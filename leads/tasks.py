@@ -1,14 +1,56 @@
-"""Work for the task worker (`manage.py db_worker`)."""
+"""Work for the task worker (`manage.py db_worker`), and what happens to it when a worker dies."""
 
+from datetime import timedelta
+
+from django.utils import timezone
 from django_tasks import task
 
-from leads.lead_imports import lead_import_run
+from jobs.leases import LostTask, on_sweep, on_worker_lost
+from leads.lead_imports import lead_import_claim, lead_import_run
 from leads.models import LeadImport
+
+Status = LeadImport.Status
+# An import run at once (in the request) that is still "running" after this long lost its request.
+RUN_AT_ONCE_GIVEN_UP_AFTER = timedelta(minutes=10)
 
 
 @task()
 def run_lead_import(import_id: str) -> None:
-    """Run an import uploaded through the admin that was too large to run in the request."""
-    lead_import = LeadImport.objects.select_related("organization", "created_by").get(pk=import_id)
-    if lead_import.status == LeadImport.Status.QUEUED:  # not twice, if the task is delivered again
+    """Run an import that was too large to run in the request, or resume it after its worker died."""
+    lead_import = lead_import_claim(import_id)
+    if lead_import is not None:  # not twice, if the task is delivered again
         lead_import_run(lead_import)
+
+
+@on_worker_lost(run_lead_import)
+def resume_or_fail_import(lost: LostTask) -> bool:
+    """The import resumes after its committed rows; after TASK_MAX_ATTEMPTS lost workers it fails, saying why."""
+    lead_import = LeadImport.objects.select_for_update().filter(pk=lost.args[0]).first()
+    if lead_import is None or lead_import.status not in (Status.QUEUED, Status.RUNNING):
+        return False
+    written = f"{lead_import.committed_rows:,} rows"
+    if lost.may_retry:
+        lead_import.status = Status.QUEUED
+        lead_import.notice = f"{lost.reason} The import resumes after the {written} already written."
+        lead_import.save(update_fields=["status", "notice"])
+        return True
+    lead_import.status = Status.FAILED
+    lead_import.failure = (
+        f"{lost.reason} It stopped after {written} were written, and was given up after its workers died "
+        "several times. Import the file again with upsert by email to complete it without duplicates."
+    )
+    lead_import.finished_at = timezone.now()
+    lead_import.save(update_fields=["status", "failure", "finished_at"])
+    return False
+
+
+@on_sweep
+def fail_imports_whose_request_died(now) -> None:
+    """A small import runs in its request; if that process died (killed, timed out), the import says so."""
+    LeadImport.objects.filter(
+        status=Status.RUNNING, task_id="", started_at__lt=now - RUN_AT_ONCE_GIVEN_UP_AFTER
+    ).update(
+        status=Status.FAILED,
+        finished_at=now,
+        failure="The web request running this import ended before the import did (its process was stopped).",
+    )

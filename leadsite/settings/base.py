@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_tasks",
+    "jobs",  # before django_tasks_db: its db_worker (with a lease) replaces the stock one
     "django_tasks_db",
     "organizations",
     "leads",
@@ -186,6 +187,12 @@ CACHES = {
 # `django-tasks` backport with the database backend, run by `manage.py db_worker` (`make worker`).
 # On Django 6 this becomes `django.tasks` with the same backend; the code changes only an import.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Task workers' lease (jobs/leases.py): each beats every WORKER_HEARTBEAT_SECONDS; the running tasks of a
+# worker silent for WORKER_LEASE_SECONDS (killed, machine or database lost) are run again by another
+# worker, up to TASK_MAX_ATTEMPTS workers in all, or marked failed with the reason.
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "5"))
+WORKER_LEASE_SECONDS = float(os.environ.get("WORKER_LEASE_SECONDS", "30"))
+TASK_MAX_ATTEMPTS = int(os.environ.get("TASK_MAX_ATTEMPTS", "3"))
 
 # Webhooks (webhooks/). Production refuses URLs that are not https or that resolve to loopback, private,
 # link-local or cloud metadata addresses; development and tests allow them, for receivers on this machine.
