@@ -43,7 +43,7 @@ SLUG = "events-bench"
 def events_off():
     """The services and the importer as they are, minus the event writes."""
     import customers.services
-    import leads.importing
+    import leads.importing.writing
     import leads.services
 
     def no_event(*args, **kwargs):
@@ -56,8 +56,8 @@ def events_off():
         mock.patch.object(leads.services, "lead_event", no_event),
         mock.patch.object(leads.services, "record_events", no_write),
         mock.patch.object(customers.services, "record_events", no_write),
-        mock.patch.object(leads.importing, "lead_event", no_event),
-        mock.patch.object(leads.importing, "record_events", no_write),
+        mock.patch.object(leads.importing.writing, "lead_event", no_event),
+        mock.patch.object(leads.importing.writing, "record_events", no_write),
     ):
         yield
 
