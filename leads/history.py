@@ -6,6 +6,8 @@ or per lead; thousands at once (a reassign) go by COPY on PostgreSQL.
 """
 
 import json
+import uuid
+from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
@@ -17,12 +19,17 @@ from leadsite.bulk import COPY_FROM, insert_rows
 Action = LeadHistory.Action
 
 
+_ENCODER = DjangoJSONEncoder()
+
+
 def json_ready(value):
     """Turn a model value (UUID, datetime, model instance) into what JSON stores."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if hasattr(value, "pk"):
         value = value.pk
+    if isinstance(value, datetime | uuid.UUID):
+        return _ENCODER.default(value)  # the text json.dumps would write, without the round trip
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
