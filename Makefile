@@ -20,8 +20,9 @@ install: $(VENV)/.installed
 migrate: install
 	$(PY) manage.py migrate --noinput -v0
 
-demo: migrate
-	$(PY) manage.py seed_demo
+# Migrates and seeds in one process: Django starts once.
+demo: install
+	$(PY) manage.py seed_demo --migrate
 
 # The task worker runs beside the development server and stops with it.
 run: demo

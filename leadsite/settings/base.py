@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "idempotency",
     "events",
     "webhooks",
+    "demo",
 ]
 
 MIDDLEWARE = [
