@@ -39,11 +39,16 @@ def _locked(lead: Lead) -> Lead:
         raise NotFound("No lead with this id in your organization.") from None
 
 
+def email_lock_key(organization_id, email: str) -> str:
+    """The advisory lock's key of an email in an organization (POST /leads and the batches take the same)."""
+    return f"lead-email:{organization_id}:{email.lower()}"
+
+
 def _lock_email(organization_id, email: str) -> None:
     """On PostgreSQL, serialize creations with the same email so that two can't both pass the duplicate check."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            key = f"lead-email:{organization_id}:{email.lower()}"
+            key = email_lock_key(organization_id, email)
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 

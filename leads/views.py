@@ -5,13 +5,14 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from customers.models import Customer
 from idempotency.decorators import idempotent
 from leads import selectors, services
+from leads.batch_views import LeadBatchMixin
 from leads.filters import LeadFilter
 from leads.models import SORTABLE_FIELDS, Lead
 from leads.serializers import (
@@ -29,7 +30,6 @@ from leads.serializers import (
     ReassignSerializer,
     ScoringStatsSerializer,
 )
-from leadsite import messages
 from leadsite.api import (
     ErrorSerializer,
     FastRepresentationMixin,
@@ -40,7 +40,7 @@ from leadsite.api import (
 )
 from leadsite.etags import ETAG, IF_MATCH, ETagMixin, IfMatch
 from leadsite.filters import FilterWhenAskedBackend
-from leadsite.parameters import CheckedParametersMixin
+from leadsite.parameters import CheckedParametersMixin, query_flag
 from organizations.models import User
 from organizations.permissions import IsOrganizationAdmin, role_allows
 from organizations.scoping import OrganizationScopedViewSetMixin
@@ -87,16 +87,6 @@ ALLOW_DUPLICATE = OpenApiParameter(
 FORCE = OpenApiParameter("force", bool, description="Needed to delete a converted lead (default false).")
 
 
-def query_flag(request, name) -> bool:
-    """A true/false query parameter, false when absent; anything else is a 400."""
-    raw = request.query_params.get(name, "").strip().lower()
-    if raw in ("", "false", "0"):
-        return False
-    if raw in ("true", "1"):
-        return True
-    raise ValidationError({name: [messages.BOOLEAN]})
-
-
 @extend_schema_view(
     list=extend_schema(responses={200: LeadSerializer(many=True), **ERRORS}),
     create=extend_schema(
@@ -122,7 +112,12 @@ def query_flag(request, name) -> bool:
     destroy=extend_schema(parameters=[FORCE, IF_MATCH], responses={204: None, **DELETE_ERRORS}),
 )
 class LeadViewSet(
-    CheckedParametersMixin, OrganizationScopedViewSetMixin, ETagMixin, PartialPutMixin, viewsets.ModelViewSet
+    LeadBatchMixin,
+    CheckedParametersMixin,
+    OrganizationScopedViewSetMixin,
+    ETagMixin,
+    PartialPutMixin,
+    viewsets.ModelViewSet,
 ):
     queryset = Lead.objects.all()
     serializer_class = LeadSerializer

@@ -203,8 +203,10 @@ def api_exception_handler(exc, context):
     details = flatten_errors(exc.detail, status_code=exc.status_code)
     for item in details:
         item.update(getattr(exc, "extra", {}))
+    body = error_body(exc.status_code, details)
+    body.update(getattr(exc, "body_extra", {}))  # e.g. a failed atomic batch's results (leads/batch.py)
     set_rollback()
-    return Response(error_body(exc.status_code, details), status=exc.status_code, headers=headers)
+    return Response(body, status=exc.status_code, headers=headers)
 
 
 def error_response(status_code, message, code):

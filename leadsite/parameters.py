@@ -16,6 +16,7 @@ extend_schema documents. leadsite/tests/test_parameters.py holds every operation
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
+from leadsite import messages
 from leadsite.parsers import shown_path
 from leadsite.text import UNSTORABLE_MESSAGE, is_unstorable_text
 
@@ -67,3 +68,13 @@ class CheckedParametersMixin:
             and getattr(self, "action", None) != "retrieve"
             and getattr(self, "paginator", None) is not None
         )
+
+
+def query_flag(request, name) -> bool:
+    """A true/false query parameter, false when absent; anything else is a 400."""
+    raw = request.query_params.get(name, "").strip().lower()
+    if raw in ("", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise ValidationError({name: [messages.BOOLEAN]})

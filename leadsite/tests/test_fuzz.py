@@ -140,6 +140,8 @@ def make_realistic(case, data):
         for field, make in {**REAL_BODY_VALUES, **REAL_OPERATION_BODY_VALUES.get(operation, {})}.items():
             if isinstance(case.body.get(field), (str, list)):
                 case.body[field] = make(data)
+    if isinstance(case.body, dict) and is_positive(case, ParameterLocation.BODY):
+        make_inputs_realistic(case.body.get("inputs"), data)
     if case.path_parameters and is_positive(case, ParameterLocation.PATH):
         make_object = FRESH_OBJECTS.get(case.path.strip("/").split("/")[0])
         if "id" in case.path_parameters and make_object:
@@ -157,6 +159,23 @@ def make_realistic(case, data):
         for name, make in REAL_HEADER_VALUES.items():
             if name in case.headers:
                 case.headers[name] = make(data)
+
+
+def make_inputs_realistic(inputs, data):
+    """A batch's inputs (POST /leads/batch/*) get the real values a single request's body gets, and an input
+    naming a lead names a fresh one of the caller's organization, at its version."""
+    if not isinstance(inputs, list):
+        return
+    for item in inputs:
+        if not isinstance(item, dict):
+            continue
+        for field, make in REAL_BODY_VALUES.items():
+            if isinstance(item.get(field), (str, list)):
+                item[field] = make(data)
+        if "id" in item:
+            item["id"] = str(FRESH_OBJECTS["leads"](data).pk)
+        if "version" in item:
+            item["version"] = 1
 
 
 @schema.parametrize()

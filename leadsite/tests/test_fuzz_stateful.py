@@ -92,3 +92,6 @@ def test_call_sequences_get_no_5xx_and_only_documented_answers():
     # The sequences reached objects that an earlier step of theirs created or listed (a link followed).
     followed = {(method, path) for method, path, status in Caller.calls if "{" in path and status < 300}
     assert len(followed) >= 5, sorted(followed)
+    # The batch operations are reached too (links from POST /leads and batch/create lead to them).
+    batches = {path for method, path, status in Caller.calls if path.startswith("/leads/batch/") and status < 300}
+    assert len(batches) >= 3, sorted(batches)
