@@ -43,6 +43,8 @@ class UserChangeForm(auth_forms.UserChangeForm):
             "name",
             "organization",
             "role",
+            "availability",
+            "away_until",
             "is_active",
             "is_staff",
             "is_superuser",
@@ -67,6 +69,7 @@ class UserAdmin(OrganizationScopedAdminMixin, ChoicesListedAdminMixin, auth_admi
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["name", "organization", "role"]}),
+        ("Availability for lead routing", {"fields": ["availability", "away_until"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Important dates", {"fields": ["last_login", "date_joined"]}),
     ]
@@ -88,12 +91,18 @@ class UserAdmin(OrganizationScopedAdminMixin, ChoicesListedAdminMixin, auth_admi
             },
         ),
     ]
-    list_display = ["email", "name", "role", "is_active", "is_staff"]
-    list_filter = ["role", "is_active", "is_staff"]
+    list_display = ["email", "name", "role", "availability_now", "is_active", "is_staff"]
+    list_filter = ["role", "availability", "is_active", "is_staff"]
     list_select_related = []
     search_fields = ["email", "name"]
     ordering = ["email"]
     readonly_fields = ["last_login", "date_joined"]
+
+    @admin.display(description="Availability", ordering="availability")
+    def availability_now(self, user):
+        if not user.is_away:
+            return "Available"
+        return f"Away until {user.away_until:%Y-%m-%d}" if user.away_until else "Away"
 
     def has_change_permission(self, request, obj=None):
         # A platform superuser's account is not for an organization's staff to take over.

@@ -73,6 +73,19 @@ ROLE_ACTIONS = {
 }
 
 
+class Availability(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    AWAY = "away", "Away"
+
+
+def available_now_q(prefix: str = "") -> models.Q:
+    """Users who take new leads today: active, and not away (an away user is back on their awayUntil)."""
+    return models.Q(**{f"{prefix}is_active": True}) & (
+        ~models.Q(**{f"{prefix}availability": Availability.AWAY})
+        | models.Q(**{f"{prefix}away_until__lte": timezone.localdate()})
+    )
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     class Role(models.TextChoices):
         ADMIN = "admin", "Organization admin"
@@ -94,6 +107,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Tokens carry the generation they were issued in (organizations.tokens); a password change,
     # a deactivation or "log out everywhere" moves it on, and older tokens stop working.
     token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Lead routing skips a user who is away; with away_until they are back by themselves on that date.
+    availability = models.CharField(
+        max_length=10, choices=Availability.choices, default=Availability.AVAILABLE, db_default="available"
+    )
+    away_until = models.DateField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -130,6 +148,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().save(*args, **kwargs)
         if new_password:
             self.refresh_from_db(fields=["token_generation"])
+
+    @property
+    def is_away(self) -> bool:
+        """Away now: marked away, with no return date or one still to come (back by themselves on it)."""
+        return self.availability == Availability.AWAY and (
+            self.away_until is None or self.away_until > timezone.localdate()
+        )
 
     def may(self, action: str) -> bool:
         """Whether the user's role allows `action`: "view", "add", "change", "delete" on leads and customers,

@@ -1,5 +1,6 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
@@ -8,21 +9,62 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, Toke
 from leadsite.api import StrictTypesMixin, TimestampField
 from organizations.authentication import token_user
 from organizations.emails import normalize_email
-from organizations.models import Organization, User
+from organizations.models import Availability, Organization, User
 from organizations.tokens import refresh_token_for
 
 
-class UserSerializer(StrictTypesMixin, serializers.ModelSerializer):
-    """A member of the organization. PATCH changes name, role and isActive; the email is fixed."""
+class AvailabilityMixin:
+    """availability and awayUntil, in and out.
+
+    Out, as they are today: a user whose awayUntil has come is "available" with awayUntil null.
+    In: awayUntil (today or later) alone means away until then; "available" clears awayUntil.
+    """
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if "availability" in data and not instance.is_away:
+            data["availability"], data["awayUntil"] = Availability.AVAILABLE, None
+        return data
+
+    def validate_awayUntil(self, value):
+        if value is not None and value < timezone.localdate():
+            raise serializers.ValidationError("Must be today or a later date.", code="out_of_range")
+        return value
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        availability, away_until = attrs.get("availability"), attrs.get("away_until")
+        if availability == Availability.AVAILABLE:
+            if away_until is not None:
+                raise serializers.ValidationError(
+                    {"awayUntil": ["Only an away user has a return date; send availability 'away' or no awayUntil."]}
+                )
+            attrs["away_until"] = None
+        elif away_until is not None:
+            attrs["availability"] = Availability.AWAY
+        return attrs
+
+
+AVAILABILITY_HELP = (
+    "'away' users get no leads from routing (assignment rules); they are back by themselves on awayUntil. "
+    "Shown as it is today: once awayUntil has come the user is 'available' again, with awayUntil null."
+)
+AWAY_UNTIL_HELP = "The date the user is back (today or later); sent alone it sets availability to 'away'."
+
+
+class UserSerializer(AvailabilityMixin, StrictTypesMixin, serializers.ModelSerializer):
+    """A member of the organization. PATCH changes name, role, isActive and availability; the email is fixed."""
 
     email = serializers.EmailField(read_only=True)
     role = serializers.ChoiceField(choices=User.Role.choices, required=False)
     isActive = serializers.BooleanField(source="is_active", required=False)
+    availability = serializers.ChoiceField(choices=Availability.choices, required=False, help_text=AVAILABILITY_HELP)
+    awayUntil = serializers.DateField(source="away_until", required=False, allow_null=True, help_text=AWAY_UNTIL_HELP)
     createdAt = TimestampField(source="date_joined", read_only=True)
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "role", "isActive", "createdAt"]
+        fields = ["id", "email", "name", "role", "isActive", "availability", "awayUntil", "createdAt"]
         read_only_fields = ["id"]
         extra_kwargs = {"name": {"required": False}}
 
@@ -104,6 +146,13 @@ class MeSerializer(UserSerializer):
 
     class Meta(UserSerializer.Meta):
         fields = [*UserSerializer.Meta.fields, "organization"]
+
+
+class MeUpdateSerializer(MeSerializer):
+    """PATCH /me: my own name and availability; role, activity and email are for admins (/users)."""
+
+    role = serializers.ChoiceField(choices=User.Role.choices, read_only=True)
+    isActive = serializers.BooleanField(source="is_active", read_only=True)
 
 
 class LoginSerializer(TokenObtainPairSerializer):

@@ -26,6 +26,7 @@ from organizations.scoping import OrganizationScopedViewSetMixin
 from organizations.serializers import (
     LoginSerializer,
     MeSerializer,
+    MeUpdateSerializer,
     PasswordChangeSerializer,
     RefreshSerializer,
     UserCreateSerializer,
@@ -151,9 +152,23 @@ def _errors(*codes):
 class MeView(CheckedParametersMixin, APIView):
     """The authenticated user and their organization."""
 
+    # Every member may set their own name and availability, read-only members included.
+    permission_classes = [IsOrganizationMember]
+
     @extend_schema(responses={200: MeSerializer, **_errors(401)})
     def get(self, request):
         return Response(MeSerializer(request.user).data)
+
+    @extend_schema(
+        request=MeUpdateSerializer,
+        responses={200: MeSerializer, **_errors(400, 401)},
+        description="Change my name or availability (away, optionally until a date: routing skips me until then).",
+    )
+    def patch(self, request):
+        serializer = MeUpdateSerializer(request.user, data=request.data, partial=True, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(user=request.user, data=serializer.validated_data)
+        return Response(MeSerializer(user).data)
 
 
 @extend_schema_view(

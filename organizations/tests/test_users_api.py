@@ -38,6 +38,8 @@ def test_me(api, user, organization):
         "name": user.name,
         "role": "admin",
         "isActive": True,
+        "availability": "available",
+        "awayUntil": None,
         "createdAt": response.json()["createdAt"],
         "organization": {"id": str(organization.id), "name": organization.name, "slug": organization.slug},
     }
@@ -60,7 +62,7 @@ def test_list_shows_only_my_organization(api, user, rep, other_user):
     body = response.json()
     assert {u["id"] for u in body["data"]} == {str(user.id), str(rep.id)}
     assert (body["total"], body["page"], body["limit"], body["totalPages"]) == (2, 1, 10, 1)
-    assert set(body["data"][0]) == {"id", "email", "name", "role", "isActive", "createdAt"}
+    assert set(body["data"][0]) == {"id", "email", "name", "role", "isActive", "availability", "awayUntil", "createdAt"}
 
 
 def test_any_member_can_list_and_read(organization, rep):
