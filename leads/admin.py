@@ -358,6 +358,7 @@ class LeadAdmin(LargeTableAdminMixin, OrganizationScopedAdminMixin, admin.ModelA
             via=VIA,
         )
         obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
+        obj.assigned_to_id = saved.assigned_to_id  # routing may have chosen one
         obj._state.adding, obj._state.db = False, saved._state.db
 
     def delete_model(self, request, obj):

@@ -2,14 +2,36 @@
 
 from datetime import timedelta
 
-from django.db.models import Avg, CharField, Count, F, Func, Q, Sum, Value
-from django.db.models.functions import Lower, Replace
+from django.db.models import Avg, CharField, Count, F, Func, IntegerField, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Lower, Replace
 
 from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus, LeadTally, LeadWeekTally
 
 
 def lead_list(*, organization):
     return Lead.objects.for_organization(organization)
+
+
+# A lead someone is working on: what routing's capacity (maxOpen) and least_loaded count.
+OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
+
+
+def open_leads(*, organization):
+    return Lead.objects.for_organization(organization).filter(status__in=OPEN_STATUSES, is_active=True)
+
+
+def open_leads_count_of(user_ref, *, organization):
+    """An expression: how many open leads the user `user_ref` (an OuterRef) has (served by lead_org_assignee_idx)."""
+    counted = open_leads(organization=organization).filter(assigned_to_id=user_ref).order_by()
+    counted = counted.values("assigned_to_id").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def open_lead_counts(*, organization, user_ids) -> dict:
+    """{user id: open leads} for the given users (0 for none)."""
+    rows = open_leads(organization=organization).filter(assigned_to_id__in=list(user_ids)).order_by()
+    counts = dict(rows.values_list("assigned_to_id").annotate(n=Count("pk")))
+    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
 
 
 def lead_scoring_stats(*, organization, top: int = 5) -> dict:

@@ -5,6 +5,8 @@ same transaction, one INSERT each, from the same values: `user` is who did it an
 came from ("api", "admin", "import").
 """
 
+from functools import partial
+
 from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
@@ -15,7 +17,15 @@ from events.models import Event
 from events.payloads import customer_payload
 from events.services import customer_event, lead_event, record_events
 from leads import selectors
-from leads.history import Action, created_changes, field_changes, history_entry, lead_snapshot, record_history
+from leads.history import (
+    Action,
+    created_changes,
+    field_changes,
+    history_entry,
+    json_ready,
+    lead_snapshot,
+    record_history,
+)
 from leads.lifecycle import UNCONVERTED_VALUES, check_status_change
 from leads.models import Lead, LeadHistory, LeadStatus
 from leads.validators import validate_custom_fields
@@ -23,6 +33,7 @@ from leadsite.errors import Conflict
 from leadsite.etags import IfMatch, check_if_match
 from leadsite.merge_patch import merge_patch
 from organizations.models import User
+from routing.services import choose_assignees
 
 # Fields a merge fills from the duplicates when the surviving lead has no value.
 MERGE_FILL_FIELDS = ("email", "phone", "company", "source", "assigned_to")
@@ -52,12 +63,33 @@ def _lock_email(organization_id, email: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
+def route_new_leads(*, organization, leads: list[dict]) -> list:
+    """Routing's decisions (routing/) for new leads' attributes (model names), under its row locks.
+
+    Two queries (the pools, locked, with their open-lead counts; the rules' turns written back), and
+    one more when a lead falls through to the organization's default assignee.
+    """
+    open_leads_of = partial(selectors.open_leads_count_of, organization=organization)
+    return choose_assignees(organization=organization, leads=leads, open_leads_of=open_leads_of)
+
+
+def routed_history_entry(*, lead, decision, actor) -> LeadHistory:
+    """The history entry (via "rule") of a lead routing assigned: from nobody to the user, and why."""
+    changes = {"assignedTo": {"old": None, "new": str(decision.user_id)}, "routing": decision.as_json()}
+    return history_entry(lead=lead, action=Action.UPDATED, actor=actor, via="rule", changes=changes)
+
+
 @transaction.atomic
-def lead_create(*, organization, user, data: dict, allow_duplicate: bool = False, via: str = "api") -> Lead:
+def lead_create(
+    *, organization, user, data: dict, allow_duplicate: bool = False, via: str = "api", route: bool = True
+) -> Lead:
     """Create a lead from validated data (model field names).
 
     A lead whose email an existing lead of the organization already has (compared
     case-insensitively) is refused with a Conflict naming that lead, unless `allow_duplicate`.
+    Without an assignee (none given, or null) routing chooses one (`route`): the history then has
+    the creation without an assignee and an entry via "rule" that assigns it and says why, and the
+    lead.created event carries the same explanation as `routing`.
     """
     check_status_change(lead=None, status=data.get("status"))
     email = data.get("email")
@@ -70,11 +102,23 @@ def lead_create(*, organization, user, data: dict, allow_duplicate: bool = False
                 code="duplicate_email",
                 extra={"existingLeadId": str(existing.pk)},
             )
+    decision = None
+    if route and data.get("assigned_to") is None:
+        (decision,) = route_new_leads(organization=organization, leads=[data])
+        if decision.user_id is None:
+            decision = None
+        else:
+            data = {**data, "assigned_to_id": decision.user_id}
+            data.pop("assigned_to", None)
     lead = Lead.objects.create(organization=organization, **data)
-    record_history(
-        [history_entry(lead=lead, action=Action.CREATED, actor=user, via=via, changes=created_changes(lead))]
-    )
-    record_events([lead_event(Event.Type.LEAD_CREATED, lead=lead, user=user, via=via)])
+    changes = created_changes(lead)
+    entries = [history_entry(lead=lead, action=Action.CREATED, actor=user, via=via, changes=changes)]
+    if decision is not None:
+        changes.pop("assignedTo")
+        entries.append(routed_history_entry(lead=lead, decision=decision, actor=user))
+    record_history(entries)
+    routing = {"routing": decision.as_json()} if decision is not None else {}
+    record_events([lead_event(Event.Type.LEAD_CREATED, lead=lead, user=user, via=via, **routing)])
     return lead
 
 
@@ -334,3 +378,56 @@ def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via:
         lead_event(Event.Type.LEAD_REASSIGNED, lead=lead, user=user, via=via, changes=changes) for lead in moved
     )
     return len(moved)
+
+
+def lead_routing_attributes(lead: Lead) -> dict:
+    """What routing's conditions read of a stored lead (model names)."""
+    return {
+        "source": lead.source,
+        "status": lead.status,
+        "custom_fields": lead.custom_fields,
+        "email": lead.email,
+        "company": lead.company,
+        "score": lead.score,
+        "predicted_score": getattr(lead, "predicted_score", None),
+    }
+
+
+@transaction.atomic
+def leads_route(*, organization, lead_ids: list, user, via: str = "api") -> list[tuple[Lead, object, bool]]:
+    """Route existing leads of the organization again, by the rules as they are now; [(lead, decision, moved)].
+
+    The leads are locked (in id order), then the rules' pools; a lead whose decision names another
+    user than its assignee moves to them (one UPDATE per 1,000), with a history entry via "rule"
+    and a lead.updated event that say why. A lead no rule places keeps its assignee.
+    """
+    locked = list(
+        Lead.objects.for_organization(organization).filter(pk__in=list(lead_ids)).select_for_update().order_by("pk")
+    )
+    if not locked:
+        return []
+    decisions = route_new_leads(organization=organization, leads=[lead_routing_attributes(lead) for lead in locked])
+    now = timezone.now()
+    results, moved, entries, events = [], [], [], []
+    for lead, decision in zip(locked, decisions, strict=True):
+        if decision.user_id is None or decision.user_id == lead.assigned_to_id:
+            results.append((lead, decision, False))
+            continue
+        changes = {"assignedTo": {"old": json_ready(lead.assigned_to_id), "new": str(decision.user_id)}}
+        lead.assigned_to_id, lead.version, lead.updated_at = decision.user_id, lead.version + 1, now
+        moved.append(lead)
+        routing = decision.as_json()
+        entries.append(
+            history_entry(
+                lead=lead, action=Action.UPDATED, actor=user, via="rule", changes={**changes, "routing": routing}
+            )
+        )
+        events.append(
+            lead_event(Event.Type.LEAD_UPDATED, lead=lead, user=user, via=via, changes=changes, routing=routing)
+        )
+        results.append((lead, decision, True))
+    if moved:
+        Lead.objects.bulk_update(moved, ["assigned_to", "version", "updated_at"], batch_size=1000)
+        record_history(entries)
+        record_events(events)
+    return results

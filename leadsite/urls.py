@@ -18,6 +18,7 @@ from organizations.views import (
     RefreshView,
     UserViewSet,
 )
+from routing.views import AssignmentRuleViewSet, DefaultAssigneeView, LeadRoutingViewSet
 from webhooks.views import DeliveryViewSet, WebhookViewSet
 
 
@@ -30,7 +31,10 @@ class OptionalSlashRouter(SimpleRouter):
 
 
 router = OptionalSlashRouter()
+# Before "leads": /leads/route must not read "route" as a lead id.
+router.register("leads", LeadRoutingViewSet, basename="lead-routing")
 router.register("leads", LeadViewSet, basename="lead")
+router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("users", UserViewSet, basename="user")
 router.register("events", EventViewSet, basename="event")
@@ -45,6 +49,7 @@ urlpatterns = [
     re_path(r"^auth/logout-all/?$", LogoutAllView.as_view(), name="logout-all"),
     re_path(r"^auth/password/?$", PasswordChangeView.as_view(), name="password-change"),
     re_path(r"^me/?$", MeView.as_view(), name="me"),
+    re_path(r"^assignment-rules/default/?$", DefaultAssigneeView.as_view(), name="assignment-rules-default"),
     re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
     re_path(r"^readyz/?$", ReadyView.as_view(), name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

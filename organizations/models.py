@@ -21,6 +21,10 @@ class Organization(models.Model):
     # The last customer number handed out (CUST-001, CUST-002, ...); only ever incremented
     # under a row lock by customers.services.next_customer_number.
     last_customer_number = models.PositiveIntegerField(default=0, editable=False)
+    # Lead routing's last resort (routing/): who gets a new lead that no assignment rule places; null: nobody.
+    default_assignee = models.ForeignKey(
+        "organizations.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

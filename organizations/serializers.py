@@ -1,6 +1,5 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
@@ -17,7 +16,7 @@ class AvailabilityMixin:
     """availability and awayUntil, in and out.
 
     Out, as they are today: a user whose awayUntil has come is "available" with awayUntil null.
-    In: awayUntil (today or later) alone means away until then; "available" clears awayUntil.
+    In: awayUntil alone means away until then (a date already come: back already); "available" clears awayUntil.
     """
 
     def to_representation(self, instance):
@@ -26,21 +25,11 @@ class AvailabilityMixin:
             data["availability"], data["awayUntil"] = Availability.AVAILABLE, None
         return data
 
-    def validate_awayUntil(self, value):
-        if value is not None and value < timezone.localdate():
-            raise serializers.ValidationError("Must be today or a later date.", code="out_of_range")
-        return value
-
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        availability, away_until = attrs.get("availability"), attrs.get("away_until")
-        if availability == Availability.AVAILABLE:
-            if away_until is not None:
-                raise serializers.ValidationError(
-                    {"awayUntil": ["Only an away user has a return date; send availability 'away' or no awayUntil."]}
-                )
+        if attrs.get("availability") == Availability.AVAILABLE:
             attrs["away_until"] = None
-        elif away_until is not None:
+        elif attrs.get("away_until") is not None and "availability" not in attrs:
             attrs["availability"] = Availability.AWAY
         return attrs
 
@@ -49,7 +38,10 @@ AVAILABILITY_HELP = (
     "'away' users get no leads from routing (assignment rules); they are back by themselves on awayUntil. "
     "Shown as it is today: once awayUntil has come the user is 'available' again, with awayUntil null."
 )
-AWAY_UNTIL_HELP = "The date the user is back (today or later); sent alone it sets availability to 'away'."
+AWAY_UNTIL_HELP = (
+    "The date the user is back (they are available again from that day on); sent alone it sets availability to "
+    "'away'; availability 'available' clears it."
+)
 
 
 class UserSerializer(AvailabilityMixin, StrictTypesMixin, serializers.ModelSerializer):
@@ -93,6 +85,8 @@ class NewPasswordField(serializers.CharField):
 class UserCreateSerializer(UserSerializer):
     email = serializers.EmailField(max_length=254)
     isActive = serializers.BooleanField(source="is_active", read_only=True)
+    availability = serializers.ChoiceField(choices=Availability.choices, read_only=True)
+    awayUntil = serializers.DateField(source="away_until", read_only=True, allow_null=True)
     password = NewPasswordField()
 
     class Meta(UserSerializer.Meta):

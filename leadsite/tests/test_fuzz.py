@@ -111,7 +111,22 @@ REAL_BODY_VALUES = {
     "newPassword": lambda data: f"Quiet-Harbour-{uuid.uuid4()}",
     "currentPassword": lambda data: PASSWORD,
     "duplicateIds": lambda data: [str(LeadFactory(organization=data["organization"]).pk)],
+    "userId": lambda data: str(data["rep"].pk),
 }
+
+
+def real_members(members, data):
+    """An assignment rule's pool: one real member (a user listed twice is rightly a 400)."""
+    first = members[0] if members and isinstance(members[0], dict) else {}
+    return [{**first, "userId": str(data["rep"].pk)}]
+
+
+def real_rules(rules, data):
+    return [{**rule, "members": real_members(rule.get("members"), data)} for rule in rules if isinstance(rule, dict)]
+
+
+# Body fields whose nested ids must be real (replaced as above, inside).
+REAL_NESTED_BODY_VALUES = {"members": real_members, "rules": real_rules}
 # A path's object: a fresh one of the caller's organization for each request, so that updates,
 # conversions, merges and deletions run on a real object (other paths keep made-up ids: 404s).
 FRESH_OBJECTS = {
@@ -140,6 +155,9 @@ def make_realistic(case, data):
         for field, make in {**REAL_BODY_VALUES, **REAL_OPERATION_BODY_VALUES.get(operation, {})}.items():
             if isinstance(case.body.get(field), (str, list)):
                 case.body[field] = make(data)
+        for field, make in REAL_NESTED_BODY_VALUES.items():
+            if isinstance(case.body.get(field), list):
+                case.body[field] = make(case.body[field], data)
     if isinstance(case.body, dict) and is_positive(case, ParameterLocation.BODY):
         make_inputs_realistic(case.body.get("inputs"), data)
     if case.path_parameters and is_positive(case, ParameterLocation.PATH):

@@ -32,6 +32,8 @@ from leads.models import Lead, LeadImport, LeadStatus
 from leads.tests.factories import LeadFactory
 from organizations.models import Organization, User
 from organizations.tests.factories import OrganizationFactory, UserFactory
+from routing.models import AssignmentRule
+from routing.services import rule_create
 from webhooks.models import Delivery, Webhook
 from webhooks.tests.factories import WebhookFactory
 
@@ -73,6 +75,12 @@ def world():
         status=LeadStatus.CONVERTED,
         converted_customer=a_customer,
     )
+    a_rule = rule_create(
+        organization=a,
+        data={"name": "Alpha Secret Rule", "conditions": {"source": [A_SOURCE]}, "members": [{"user": a_rep}]},
+    )
+    a.default_assignee = a_rep
+    a.save()
     a_refresh = RefreshToken.for_user(a_admin)
     with transaction.atomic():
         (a_event,) = record_events([lead_event("lead.created", lead=a_leads[1], user=a_admin, via="api")])
@@ -92,6 +100,7 @@ def world():
     b_lead = LeadFactory(organization=b, name="Beta Lead", email="lead@beta.example", status=LeadStatus.QUALIFIED)
     b_customer = CustomerFactory(organization=b, company_name="Beta Customer")
     b_webhook = WebhookFactory(organization=b, url="http://127.0.0.1:8169/beta")
+    b_rule = rule_create(organization=b, data={"name": "Beta Rule", "members": [{"user": b_rep}], "is_active": False})
     b_delivery = Delivery.objects.create(
         organization=b, webhook=b_webhook, event_id=b_lead.pk, event_type="lead.created", body="{}"
     )
@@ -105,12 +114,14 @@ def world():
         "a_refresh": str(a_refresh),
         "a_webhook": a_webhook,
         "a_delivery": a_delivery,
+        "a_rule": a_rule,
         "b_admin": b_admin,
         "b_user": b_rep,
         "b_lead": b_lead,
         "b_customer": b_customer,
         "b_webhook": b_webhook,
         "b_delivery": b_delivery,
+        "b_rule": b_rule,
     }
 
 
@@ -118,7 +129,7 @@ def a_markers(world):
     """Strings that would betray A's data in a response."""
     a = world["a"]
     markers = {str(a.pk), "Alpha Secret", "alpha.example", A_SOURCE}
-    for model in (Lead, Customer, User, Event, Webhook, Delivery):
+    for model in (Lead, Customer, User, Event, Webhook, Delivery, AssignmentRule):
         markers |= {str(pk) for pk in model.objects.for_organization(a).values_list("pk", flat=True)}
     return markers
 
@@ -193,6 +204,7 @@ def a_object_for(cls, name, world):
             Event: world["a_event"],
             Webhook: world["a_webhook"],
             Delivery: world["a_delivery"],
+            AssignmentRule: world["a_rule"],
         }
         return objects[model].pk
     if name == "assigneeId":
@@ -217,6 +229,7 @@ REFERENCE_FIELDS = {
     "fromUserId": lambda w: str(w["a_user"].pk),
     "toUserId": lambda w: str(w["a_admin"].pk),
     "duplicateIds": lambda w: [str(w["a_lead"].pk)],
+    "userId": lambda w: str(w["a_user"].pk),
 }
 
 
@@ -276,6 +289,7 @@ def test_references_to_another_organization_in_bodies_are_refused_on_own_objects
         User: world["b_user"],
         Webhook: world["b_webhook"],
         Delivery: world["b_delivery"],
+        AssignmentRule: world["b_rule"],
     }
     tried = 0
     for route, method, cls in ROUTES:
@@ -335,6 +349,19 @@ def test_lists_and_aggregates_show_nothing_of_another_organization(world):
     assert [top["id"] for top in stats["topScorers"]] == [str(world["b_lead"].pk)]
     assert stats["averageScore"] == world["b_lead"].score
     assert b.get("/events").json() == {"data": [], "nextCursor": None}
+    assert [rule["name"] for rule in b.get("/assignment-rules").json()["data"]] == ["Beta Rule"]
+    assert b.get("/assignment-rules/default").json() == {"userId": None}
+
+
+def test_another_organizations_rules_and_users_are_never_used(world):
+    """B's new leads and B's backlog never go to A's users, whatever A's rules and default say."""
+    b = client_for(world["b_admin"])
+    created = b.post("/leads", {"name": "Beta New", "source": A_SOURCE}, format="json")
+    assert created.status_code == 201 and created.json()["assignedTo"] is None
+    assert b.post("/leads/route").json()["routed"] == 0
+    simulated = b.post("/assignment-rules/simulate", {"leads": [{"source": A_SOURCE}]}, format="json").json()
+    assert simulated["data"][0]["userId"] is None
+    assert_reveals_nothing(created, a_markers(world), "POST /leads", sent=A_SOURCE)
 
 
 def test_logout_cannot_revoke_another_users_refresh_token(world):
