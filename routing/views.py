@@ -117,7 +117,8 @@ class AssignmentRuleViewSet(
         responses={200: SimulateResponseSerializer, **_errors(400, 401)},
         description="Which rule and user would get each lead, and why, by the saved rules or a draft sent as `rules`; "
         "writes nothing (no lead, no rule's rotation moves). `leads`: lead attributes; without them, `sample` "
-        "(default 50) of the open unassigned leads, oldest first. A draft's rotation starts fresh; the organization's default applies.",
+        "(default 50) of the open unassigned leads, oldest first. A draft's rotation starts fresh; the "
+        "organization's default applies.",
     )
     @action(detail=False, methods=["post"], pagination_class=None)
     def simulate(self, request):
