@@ -13,7 +13,9 @@ class ConditionsSerializer(StrictTypesMixin, serializers.Serializer):
     """Every condition is optional and all must hold; none at all matches every lead."""
 
     source = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, help_text="The lead's source is one of these."
+        child=serializers.CharField(max_length=100, trim_whitespace=False),
+        required=False,
+        help_text="The lead's source is one of these.",
     )
     status = serializers.ListField(
         child=serializers.ChoiceField(choices=LeadStatus.choices), required=False, help_text="The lead's status is one."
@@ -27,6 +29,7 @@ class ConditionsSerializer(StrictTypesMixin, serializers.Serializer):
         child=serializers.RegexField(
             r"^[^@ ]+\.[^@ ]+$",
             max_length=253,
+            trim_whitespace=False,
             error_messages={"invalid": "Must be a domain: the part of an email after @, like example.com."},
         ),
         required=False,
