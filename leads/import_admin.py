@@ -31,6 +31,12 @@ class ImportOptionsForm(forms.Form):
     default_assignee = forms.ModelChoiceField(
         User.objects.none(), required=False, empty_label="Nobody", help_text="For new leads whose row names no one."
     )
+    route = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Route by the assignment rules",
+        help_text="New leads that still have no assignee go to the assignment rules; unticked, they stay unassigned.",
+    )
 
     def __init__(self, *args, users, **kwargs):
         super().__init__(*args, **kwargs)
@@ -42,7 +48,7 @@ class UploadForm(ImportOptionsForm):
     extra_to_custom_fields = forms.BooleanField(
         required=False, label="Keep unknown columns in customFields", help_text="Otherwise they are ignored."
     )
-    field_order = ["organization", "file", "upsert", "extra_to_custom_fields", "default_assignee"]
+    field_order = ["organization", "file", "upsert", "extra_to_custom_fields", "default_assignee", "route"]
 
     def __init__(self, *args, organizations=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -141,7 +147,11 @@ class LeadImportAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         may_run = self.has_add_permission(request)
         users = self._users(request, lead_import.organization)
         editable = lead_import.status in (LeadImport.Status.UPLOADED, LeadImport.Status.PREVIEWED)
-        initial = {"upsert": lead_import.upsert, "default_assignee": lead_import.default_assignee_id}
+        initial = {
+            "upsert": lead_import.upsert,
+            "default_assignee": lead_import.default_assignee_id,
+            "route": lead_import.route,
+        }
         form = MappingForm(None, lead_import=lead_import, users=users, initial=initial)
         if request.method == "POST":
             if not may_run:
@@ -174,6 +184,7 @@ class LeadImportAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         lead_import.mapping = form.mapping()
         lead_import.upsert = form.cleaned_data["upsert"]
         lead_import.default_assignee = form.cleaned_data["default_assignee"]
+        lead_import.route = form.cleaned_data["route"]
         try:
             lead_imports.lead_import_preview(lead_import)
         except ImportFileError as exc:

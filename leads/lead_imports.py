@@ -77,6 +77,7 @@ def lead_import_create(*, organization, user, file_name: str, content: bytes, op
         upsert=options["upsert"],
         extra_to_custom_fields=options["extra_to_custom_fields"],
         default_assignee=options["default_assignee"],
+        route=options.get("route", True),
     )
 
 
@@ -112,6 +113,7 @@ def import_options(lead_import: LeadImport, **overrides) -> ImportOptions:
         mapping=mapping,
         extra_to_custom_fields=lead_import.extra_to_custom_fields,
         default_assignee=str(assignee) if assignee else None,
+        route=lead_import.route,
         **overrides,
     )
 
@@ -150,7 +152,7 @@ def lead_import_preview(lead_import: LeadImport) -> None:
         "reasons": _reasons(result),
     }
     lead_import.status = Status.PREVIEWED
-    fields = ["preview", "status", "mapping", "upsert", "default_assignee"]
+    fields = ["preview", "status", "mapping", "upsert", "default_assignee", "route"]
     # Not over a run that another click started meanwhile (it would make the import runnable again).
     editable = LeadImport.objects.filter(pk=lead_import.pk, status__in=[Status.UPLOADED, Status.PREVIEWED])
     if not editable.update(**{name: getattr(lead_import, name) for name in fields}):

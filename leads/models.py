@@ -271,6 +271,8 @@ class LeadImport(models.Model):
     default_assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # New leads still without an assignee go to the assignment rules (routing/); off: they stay unassigned.
+    route = models.BooleanField(default=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.UPLOADED)
     # The dry run: the first rows as they would be saved, and counts of what it found.
     preview = models.JSONField(default=dict, blank=True)

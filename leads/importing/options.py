@@ -32,6 +32,7 @@ class ImportOptions:
     mapping: dict = field(default_factory=dict)  # column -> field name, None to ignore it, CUSTOM for customFields
     extra_to_custom_fields: bool = False
     default_assignee: str | None = None  # user id or email for new leads whose row names no assignee
+    route: bool = True  # new leads still without an assignee go to the assignment rules (routing/), per batch
     preview_rows: int = 0  # keep this many rows as they would be saved (ImportResult.preview)
     # 2: read and validate the next batch in a forked process while this one writes (see Pipeline).
     # The command's default; a web request or the task worker is not forked (1).

@@ -52,6 +52,11 @@ class Command(BaseCommand):
             help="Id or email of the active member new leads are assigned to when their row names no one",
         )
         parser.add_argument(
+            "--no-routing",
+            action="store_true",
+            help="Leave new leads without an assignee unassigned (default: the assignment rules choose one)",
+        )
+        parser.add_argument(
             "--upsert",
             choices=UPSERT_KEYS,
             help="email: update the lead with the same email (case-insensitive) instead of reporting a duplicate; "
@@ -95,6 +100,7 @@ class Command(BaseCommand):
                 mapping=parse_mappings(options["map"]),
                 extra_to_custom_fields=options["extra_to_custom_fields"],
                 default_assignee=options["default_assignee"],
+                route=not options["no_routing"],
                 processes=options["processes"],
             )
             with self._open(options["file"]) as stream, self._open_errors(options["errors"]) as errors:
@@ -196,6 +202,8 @@ def _rerun_command(options) -> str:
         args.append("--extra-to-custom-fields")
     if options["default_assignee"]:
         args += ["--default-assignee", options["default_assignee"]]
+    if options.get("no_routing"):
+        args += ["--no-routing"]
     args += ["--upsert", options["upsert"] or "email"]
     if options["allow_errors"]:
         args.append("--allow-errors")
