@@ -26,11 +26,11 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 from events.models import Event
 from events.payloads import lead_payload
 from events.services import lead_event, record_events
-from leads.history import Action, created_changes, field_changes, history_entry, lead_snapshot, record_history
+from leads.history import Action, field_changes, history_entry, lead_snapshot, record_history
 from leads.lifecycle import check_status_change
 from leads.models import Lead, LeadStatus
 from leads.serializers import LeadSerializer, OrganizationUserField
-from leads.services import email_lock_key
+from leads.services import created_history, email_lock_key, route_unassigned, routing_data
 from leads.validators import validate_custom_fields
 from leadsite.bulk import COPY_FROM, insert_rows
 from leadsite.errors import Conflict, error_item, flatten_errors
@@ -325,7 +325,13 @@ def build_new_leads(*, organization, user, items: list[BatchItem]) -> list[Lead]
     """
     for item in items:
         item.lead = Lead(organization=organization, **item.validated)
-    return [item.lead for item in items]
+    leads = [item.lead for item in items]
+    # Those without an assignee go to the assignment rules, in one routing step for the batch; _write
+    # finds the decisions on the leads (`routing`) for their history and events.
+    routed = route_unassigned(organization=organization, leads=leads)
+    for lead in leads:
+        lead.routing = routed.get(lead.pk)
+    return leads
 
 
 def _prepare_update(item: BatchItem, lead: Lead, *, merge_custom_fields: bool) -> None:
@@ -373,16 +379,17 @@ def _write(*, user, via: str, creates: list[BatchItem], updates: list[BatchItem]
             if changes:
                 changed.append((lead, changes))
         Lead.objects.bulk_update([item.lead for item in updates], sorted(fields))
-    entries = [
-        history_entry(lead=lead, action=Action.CREATED, actor=user, via=via, changes=created_changes(lead))
-        for lead in new_leads
-    ]
+    routed = {lead.pk: lead.routing for lead in new_leads if getattr(lead, "routing", None)}
+    entries = created_history(leads=new_leads, routed=routed, actor=user, via=via)
     entries += [
         history_entry(lead=lead, action=Action.UPDATED, actor=user, via=via, changes=changes)
         for lead, changes in changed
     ]
     record_history(entries)
-    events = [lead_event(Event.Type.LEAD_CREATED, lead=lead, user=user, via=via) for lead in new_leads]
+    events = [
+        lead_event(Event.Type.LEAD_CREATED, lead=lead, user=user, via=via, **routing_data(routed.get(lead.pk)))
+        for lead in new_leads
+    ]
     events += [
         lead_event(Event.Type.LEAD_UPDATED, lead=lead, user=user, via=via, changes=changes) for lead, changes in changed
     ]

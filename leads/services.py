@@ -79,6 +79,41 @@ def routed_history_entry(*, lead, decision, actor) -> LeadHistory:
     return history_entry(lead=lead, action=Action.UPDATED, actor=actor, via="rule", changes=changes)
 
 
+def route_unassigned(*, organization, leads: list[Lead]) -> dict:
+    """Assign new, unsaved leads without an assignee by the assignment rules: {lead id: Decision} of those assigned.
+
+    Set-based: one routing call for all of them (a batch, an import's batch), two queries.
+    """
+    unassigned = [lead for lead in leads if lead.assigned_to_id is None]
+    if not unassigned:
+        return {}
+    decisions = route_new_leads(organization=organization, leads=[lead_routing_attributes(lead) for lead in unassigned])
+    routed = {}
+    for lead, decision in zip(unassigned, decisions, strict=True):
+        if decision.user_id is not None:
+            lead.assigned_to_id = decision.user_id
+            routed[lead.pk] = decision
+    return routed
+
+
+def created_history(*, leads: list[Lead], routed: dict, actor, via: str) -> list[LeadHistory]:
+    """A "created" entry per new lead; a routed one's without its assignee, followed by the routing's (via rule)."""
+    entries = []
+    for lead in leads:
+        changes = created_changes(lead)
+        entries.append(history_entry(lead=lead, action=Action.CREATED, actor=actor, via=via, changes=changes))
+        decision = routed.get(lead.pk)
+        if decision is not None:
+            changes.pop("assignedTo", None)
+            entries.append(routed_history_entry(lead=lead, decision=decision, actor=actor))
+    return entries
+
+
+def routing_data(decision) -> dict:
+    """What a lead.created event adds for a routed lead: {"routing": ...}, else nothing."""
+    return {} if decision is None else {"routing": decision.as_json()}
+
+
 @transaction.atomic
 def lead_create(
     *, organization, user, data: dict, allow_duplicate: bool = False, via: str = "api", route: bool = True

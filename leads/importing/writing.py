@@ -23,7 +23,7 @@ from events.models import Event
 from events.services import lead_event, new_event, record_events
 from leads import tallies
 from leads.exporting import ExportLeadSerializer, csv_cell_text
-from leads.history import Action, created_changes, field_changes, history_entry, record_history
+from leads.history import Action, field_changes, history_entry, record_history
 from leads.importing.mapping import ColumnMap
 from leads.importing.options import ImportOptions
 from leads.importing.pipeline import Pipeline
@@ -32,7 +32,7 @@ from leads.importing.results import ErrorReport, ImportResult
 from leads.importing.validation import ImportLeadSerializer, error_messages
 from leads.lifecycle import lifecycle_problem
 from leads.models import Lead, LeadHistory
-from leads.services import lead_routing_attributes, route_new_leads, routed_history_entry
+from leads.services import created_history, route_unassigned, routing_data
 from leadsite.bulk import insert_rows
 from leadsite.text import UNSTORABLE_MESSAGE, find_unstorable
 
@@ -408,42 +408,11 @@ class Importer:
                 net.append([lead, changes])
         return net
 
-    def _route(self, creates: list) -> dict:
-        """Assign the batch's new leads that have no assignee by the assignment rules: {lead id: Decision}.
-
-        Set-based: one routing call per batch (the pools locked and read in one query, their state
-        written back in one), whatever the batch's size.
-        """
-        unassigned = [lead for lead in creates if lead.assigned_to_id is None]
-        if not self.options.route or not unassigned:
-            return {}
-        attributes = [lead_routing_attributes(lead) for lead in unassigned]
-        decisions = route_new_leads(organization=self.organization, leads=attributes)
-        routed = {}
-        for lead, decision in zip(unassigned, decisions, strict=True):
-            if decision.user_id is not None:
-                lead.assigned_to_id = decision.user_id
-                routed[lead.pk] = decision
-        return routed
-
-    def _created_entries(self, creates: list, routed: dict) -> list:
-        """A created entry per new lead; a routed one's without its assignee, then the routing's entry (via rule)."""
-        entries = []
-        for lead in creates:
-            changes = created_changes(lead)
-            entries.append(
-                history_entry(lead=lead, action=Action.CREATED, actor=self.actor, via="import", changes=changes)
-            )
-            decision = routed.get(lead.pk)
-            if decision is not None:
-                changes.pop("assignedTo", None)
-                entries.append(routed_history_entry(lead=lead, decision=decision, actor=self.actor))
-        return entries
-
     def _write(self, creates: list, updates: list):
         """Write a batch; the caller holds the transaction."""
         now = timezone.now()
-        routed = self._route(creates)
+        # Set-based: one routing step per batch (the pools locked and read in one query, their state written in one).
+        routed = route_unassigned(organization=self.organization, leads=creates) if self.options.route else {}
         insert_rows(Lead, creates, now=now)
         if updates:
             changed_fields = {self.model_field_of[name] for _, changes in updates for name in changes}
@@ -453,14 +422,16 @@ class Importer:
             fields = [*changed_fields, "updated_at", "version"]
             Lead.objects.bulk_update([lead for lead, _ in updates], fields, batch_size=1000)
         updated, actor = Action.UPDATED, self.actor
-        entries = self._created_entries(creates, routed)
+        entries = created_history(leads=creates, routed=routed, actor=actor, via="import")
         entries += [
             history_entry(lead=lead, action=updated, actor=actor, via="import", changes=changes)
             for lead, changes in updates
         ]
         write_history(entries, now=now)
         events = [
-            lead_event(Event.Type.LEAD_CREATED, lead=lead, user=actor, via="import", **_routing(routed.get(lead.pk)))
+            lead_event(
+                Event.Type.LEAD_CREATED, lead=lead, user=actor, via="import", **routing_data(routed.get(lead.pk))
+            )
             for lead in creates
         ]
         events += [
@@ -468,10 +439,6 @@ class Importer:
             for lead, changes in updates
         ]
         record_events(events, insert=partial(insert_rows, Event, now=now))
-
-
-def _routing(decision) -> dict:
-    return {} if decision is None else {"routing": decision.as_json()}
 
 
 def write_history(entries: list, *, now):
