@@ -8,14 +8,17 @@ what is printed is what the API sends. A "Seq Scan on leads_lead" line is flagge
 
 import argparse
 
-from common import admin
+from common import admin, api_client
 from django.db import connection
-from django.db.models import F
+from django.db.models import Count, F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from rest_framework.request import Request
 
-from leads.models import SORTABLE_FIELDS
+from customers.models import Customer
+from leads import selectors
+from leads.models import SORTABLE_FIELDS, Lead
 from leads.views import LeadViewSet
 from leadsite.api import Keyset, PageLimitPagination, count_rows
 
@@ -27,8 +30,48 @@ def queryset_for(user, query):
     return view.filter_queryset(view.get_queryset()), request, view
 
 
+def other_queries(user):
+    """The other reads of leads the API and the importer send, each as a function that sends them."""
+    organization = user.organization
+    client = api_client(user)
+    busiest = (
+        Lead.objects.for_organization(organization)
+        .filter(assigned_to__isnull=False)
+        .values("assigned_to")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .first()["assigned_to"]
+    )
+    lead = Lead.objects.for_organization(organization).filter(email__isnull=False, phone__isnull=False).first()
+    customer = Customer.objects.for_organization(organization).filter(leads__isnull=False).first()
+    phone_group = {"match_on": "phone", "value": "".join(filter(str.isdigit, lead.phone))}
+    return {
+        "by-source/referral, page 1 of 100": lambda: client.get("/leads/by-source/referral?limit=100"),
+        "assigned-to/<busiest rep>, page 1 of 100": lambda: client.get(f"/leads/assigned-to/{busiest}?limit=100"),
+        "stats/scoring (bands and top scorers)": lambda: client.get("/leads/stats/scoring"),
+        "duplicate check on create / importer email look-up": lambda: selectors.lead_with_email(
+            organization=organization, email=lead.email.upper()
+        ),
+        "duplicates: the leads of a page's groups": lambda: selectors.lead_duplicate_group_members(
+            organization=organization, groups=[phone_group, {"match_on": "email", "value": lead.email.lower()}]
+        ),
+        "a customer's leadIds (GET /customers/{id})": lambda: client.get(f"/customers/{customer.pk}"),
+    }
+
+
+def sent_to_leads(send):
+    """The SELECTs on leads_lead that `send()` runs, as the SQL sent."""
+    with CaptureQueriesContext(connection) as queries:
+        send()
+    return [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT") and '"leads_lead"' in query["sql"]
+    ]
+
+
 def plan(queryset, analyze):
-    sql, params = queryset.query.sql_with_params()
+    sql, params = (queryset, None) if isinstance(queryset, str) else queryset.query.sql_with_params()
     options = "ANALYZE, BUFFERS" if analyze else "COSTS"
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN ({options}) {sql}", params)
@@ -47,7 +90,7 @@ def show(title, queryset, analyze):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--analyze", action="store_true", help="run the queries (EXPLAIN ANALYZE, BUFFERS)")
-    parser.add_argument("--only", default="", help="comma-separated sections: sort,cursor,count,filters")
+    parser.add_argument("--only", default="", help="comma-separated sections: sort,cursor,count,filters,other")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
     user = admin()
@@ -61,17 +104,20 @@ def main():
     for name in SORTABLE_FIELDS:
         for order in ("asc", "desc"):
             queryset, request, view = queryset_for(user, {"sortField": name, "sortOrder": order})
-            run("sort", f"page 1 of 100, sortField={name}&sortOrder={order}", queryset[:101])
-            # The cursor of the 100th row of page 1, then the page after it.
-            last = list(queryset[99:100])[0]
             keyset = Keyset(request, view, queryset)
+            parts = keyset.parts(queryset)
+            for number, part in enumerate(parts):
+                walk = ["", " (walk 1: the values)", " (walk 2: then the nulls)"][number + (len(parts) > 1)]
+                run("sort", f"page 1 of 100, sortField={name}&sortOrder={order}{walk}", part[:101])
+            # The cursor of the 100th row of page 1, then the page after it (as Keyset.rows_after sends it).
+            last = keyset.page(queryset, 99, 1)[0]
             value, pk = keyset.decode(keyset.encode(last))
             after = TupleGreaterThan if order == "asc" else TupleLessThan
             if value is not None:
                 run(
                     "cursor",
                     f"cursor page, sortField={name}&sortOrder={order}",
-                    queryset.filter(after(Tuple(F(keyset.field), F("pk")), (value, pk)))[:101],
+                    keyset.walk(queryset).filter(after(Tuple(F(keyset.field), F("pk")), (value, pk)))[:101],
                 )
     queryset, _, _ = queryset_for(user, {})
     run("sort", "page 5,000 of 100 by offset (createdAt desc)", queryset[499_900:500_001])
@@ -96,6 +142,11 @@ def main():
         queryset, _, _ = queryset_for(user, query)
         total, estimate = count_rows(queryset, PageLimitPagination.exact_count_up_to)
         print(f"\n({title}: total {total}{' (estimate)' if estimate else ''})")
+
+    if not only or "other" in only:
+        for title, send in other_queries(user).items():
+            for number, sql in enumerate(sent_to_leads(send)):
+                run("other", f"{title}{f' (query {number + 1})' if number else ''}", sql)
 
     print("\nSequential scans of leads_lead:", ", ".join(seq_scans) or "none")
 

@@ -11,7 +11,7 @@ SCORE_MIN, SCORE_MAX = 0, 100
 # Scoring bands from the spec, inclusive on both ends.
 SCORE_BANDS = {"low": (0, 33), "medium": (34, 66), "high": (67, 100)}
 
-# API sort field -> model field. Each has an index (organization, field, id) in both directions.
+# API sort field -> model field. Each has an index (organization, field, id), read forwards or backwards.
 SORTABLE_FIELDS = {
     "name": "name",
     "email": "email",
@@ -23,9 +23,6 @@ SORTABLE_FIELDS = {
     "updatedAt": "updated_at",
     "lastContactedAt": "last_contacted_at",
 }
-
-
-NULLABLE_SORT_FIELDS = {"email", "company", "source", "score", "last_contacted_at"}
 
 
 # Between the searched fields in search_text(), so that a term never matches across two of them.
@@ -54,8 +51,8 @@ class LeadStatus(models.TextChoices):
 def _sort_indexes():
     """An index (organization, field, id) per sort the API offers, ties broken by id.
 
-    A nullable column sorts nulls last in both directions; PostgreSQL cannot serve
-    `DESC NULLS LAST` from this index backwards, so migration 0002 adds those indexes there.
+    A nullable column sorts nulls last in both directions. Read backwards the index gives the nulls
+    first, so a descending sort walks it twice: the values, then the nulls (leadsite.api.Keyset.parts).
     """
     return [
         models.Index(fields=["organization", field, "id"], name=f"lead_{field.replace('_', '')[:12]}_idx")

@@ -44,7 +44,7 @@ def lead_scoring_stats(*, organization, top: int = 5) -> dict:
     figures = leads.aggregate(average=Avg("score"), **bands)
     top_scorers = (
         leads.filter(score__isnull=False)
-        .order_by(F("score").desc(nulls_last=True), "-id")
+        .order_by(F("score").desc(), "-id")  # the (organization, score, id) index backwards
         .values("id", "name", "score", "status")[:top]
     )
     average = figures.pop("average")

@@ -308,6 +308,40 @@ class Keyset:
         self.model_field.run_validators(value)  # e.g. the database's integer range
         return value
 
+    def walk(self, queryset):
+        """The queryset in an order the (organization, field, id) index gives, read one way.
+
+        Ascending is that index forwards (PostgreSQL keeps nulls last there). Descending is the index
+        backwards, which meets the nulls first: the non-null values and the nulls are then two walks
+        (`parts`), so the sort needs no `DESC NULLS LAST` index of its own.
+        """
+        if self.model_field.null and self.order == "desc":
+            return queryset.order_by(F(self.field).desc(nulls_first=True), "-pk")
+        return queryset
+
+    def parts(self, queryset):
+        """The walks that give the list's order (nulls last) one after the other."""
+        if not (self.model_field.null and self.order == "desc"):
+            return [queryset]
+        walk = self.walk(queryset)
+        return [walk.filter(**{f"{self.field}__isnull": False}), walk.filter(**{f"{self.field}__isnull": True})]
+
+    def page(self, queryset, offset, count):
+        """Rows offset to offset + count of the list, taken from its walks in turn.
+
+        A page that starts past a walk's end counts that walk to know how far into the next one it
+        starts (only pages beyond the last non-null value of a descending sort do).
+        """
+        rows = []
+        parts = self.parts(queryset)
+        for number, part in enumerate(parts):
+            taken = list(part[offset : offset + count - len(rows)])
+            rows += taken
+            if len(rows) == count or number == len(parts) - 1:
+                break
+            offset = 0 if taken or not offset else max(offset - part.count(), 0)
+        return rows
+
     def rows_after(self, queryset, cursor, count):
         """Up to `count` rows after the cursor (from the start for an empty cursor) in the queryset's order.
 
@@ -315,14 +349,15 @@ class Keyset:
         (organization, field, id) index answers, then, once they run out, the null rows by id.
         """
         if not cursor:
-            return list(queryset[:count])
+            return self.page(queryset, 0, count)
         value, pk = self.decode(cursor)
         after, id_after = (TupleGreaterThan, "pk__gt") if self.order == "asc" else (TupleLessThan, "pk__lt")
+        walk = self.walk(queryset)
         rows = []
         if value is not None:
-            rows = list(queryset.filter(after(Tuple(F(self.field), F("pk")), (value, pk)))[:count])
+            rows = list(walk.filter(after(Tuple(F(self.field), F("pk")), (value, pk)))[:count])
         if self.model_field.null and len(rows) < count:
-            nulls = queryset.filter(**{f"{self.field}__isnull": True})
+            nulls = walk.filter(**{f"{self.field}__isnull": True})
             if value is None:
                 nulls = nulls.filter(**{id_after: pk})
             rows += list(nulls[: count - len(rows)])
@@ -369,6 +404,8 @@ class PageLimitPagination(BasePagination):
             offset = (self.page - 1) * self.limit
             if offset >= self.total and not self.total_is_estimate:
                 return []
+            if self.keyset is not None:
+                return self.keyset.page(queryset, offset, self.limit)
             return list(queryset[offset : offset + self.limit])
         self.has_next = len(rows) > self.limit
         self.rows = rows[: self.limit]
@@ -446,7 +483,8 @@ class PageLimitPagination(BasePagination):
 class SortBackend:
     """`?sortField=&sortOrder=` over the view's `sort_fields` ({api name: model field}).
 
-    Nulls sort last in both directions and ties are broken by id, so the order is stable.
+    Nulls sort last in both directions and ties are broken by id, so the order is stable. The
+    paginator reads a descending sort of a nullable field as two index walks (Keyset.parts).
     """
 
     def get_sort(self, request, view):

@@ -3,11 +3,13 @@
 The plain (organization, field, id) index serves the ascending sort (NULLS LAST is
 PostgreSQL's default for ASC); the descending sort keeps nulls last too, which needs its own
 index. SQLite has no NULLS LAST in index definitions, so this runs on PostgreSQL only.
+Migration 0019 drops them: those sorts are now served by two walks of the plain index.
 """
 
 from django.db import migrations
 
-from leads.models import NULLABLE_SORT_FIELDS
+# The lead's nullable sort fields when this migration was written.
+NULLABLE_SORT_FIELDS = {"email", "company", "source", "score", "last_contacted_at"}
 
 
 def index_name(field):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from leads.models import SORTABLE_FIELDS
+from leads.models import SORTABLE_FIELDS, Lead
 from leads.tests.factories import LeadFactory
 from leadsite.api import PageLimitPagination
 
@@ -53,6 +53,22 @@ def test_walking_gives_every_lead_once_in_the_same_order_as_one_big_page(api, le
     assert len(everything) == 25
 
     assert walk(api, query, limit=4) == everything
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("sort_field", SORTABLE_FIELDS)
+def test_numbered_pages_give_nulls_last_and_ties_by_id(api, leads, sort_field, order):
+    """A descending sort of a nullable field is two walks (values, then nulls): pages across the seam,
+    and pages that start among the nulls, still give the one order."""
+    rows = list(Lead.objects.values_list(SORTABLE_FIELDS[sort_field], "id"))
+    values = sorted((row for row in rows if row[0] is not None), reverse=order == "desc")
+    nulls = sorted((row for row in rows if row[0] is None), key=lambda row: row[1], reverse=order == "desc")
+    expected = [str(pk) for _, pk in values + nulls]
+
+    query = f"&sortField={sort_field}&sortOrder={order}"
+    pages = [api.get(f"/leads?limit=4&page={page}{query}").json()["data"] for page in range(1, 8)]
+
+    assert [lead["id"] for page in pages for lead in page] == expected
 
 
 @pytest.mark.parametrize("order", ["asc", "desc"])
