@@ -6,7 +6,7 @@ from django.contrib.auth import forms as auth_forms
 
 from leadsite.admin_site import ChoicesListedAdminMixin
 from organizations import services
-from organizations.models import Organization, User
+from organizations.models import Availability, Organization, User
 from organizations.scoping import OrganizationScopedAdminMixin
 
 
@@ -35,6 +35,14 @@ class UserCreationForm(auth_forms.AdminUserCreationForm):
 
 
 class UserChangeForm(auth_forms.UserChangeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "availability" in self.fields:  # a form that leaves it out keeps the user's
+            self.fields["availability"].required = False
+
+    def clean_availability(self):
+        return self.cleaned_data.get("availability") or self.instance.availability or Availability.AVAILABLE
+
     class Meta(auth_forms.UserChangeForm.Meta):
         model = User
         fields = [
