@@ -224,3 +224,19 @@ def lead_dashboard_rows(*, organization, days: int, now) -> dict:
 def _zeros_for_none(row: dict, keys=("assigned_to", "source", "week")) -> dict:
     """SUM over no rows is NULL; a count of nothing is 0."""
     return {name: 0 if value is None and name not in keys else value for name, value in row.items()}
+
+
+def routed_since(*, organization, since) -> dict:
+    """Leads routed since `since` (a date), most first: {"byRule": [(rule name, n)], "byUser": [(user id, n)]}.
+
+    Read from the history entries routing writes (via "rule"), grouped by the database.
+    """
+    from django.db.models.fields.json import KT
+
+    entries = LeadHistory.objects.for_organization(organization).filter(via="rule", created_at__date__gte=since)
+    by_rule = entries.values(rule=KT("changes__routing__ruleName")).annotate(n=Count("id")).order_by("-n", "rule")
+    by_user = entries.values(user=KT("changes__routing__userId")).annotate(n=Count("id")).order_by("-n", "user")
+    return {
+        "byRule": [(row["rule"] or "(organization default)", row["n"]) for row in by_rule],
+        "byUser": [(row["user"], row["n"]) for row in by_user],
+    }

@@ -403,6 +403,7 @@ def a_object_of(model, world):
         BlacklistedToken: BlacklistedToken.objects.get_or_create(token=a_token)[0],
         Group: Group.objects.get_or_create(name="Alpha Secret Group")[0],
         LeadImport: a_lead_import(world),
+        AssignmentRule: world["a_rule"],
         DBTaskResult: DBTaskResult.objects.create(
             args_kwargs={"args": [str(world["a_lead"].pk)], "kwargs": {}},
             task_path="leads.tasks.alpha_secret_task",

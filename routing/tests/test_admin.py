@@ -1,0 +1,96 @@
+"""The rules in the admin: in order, moved up and down, members' availability and load, this week's routing."""
+
+import pytest
+from django.test import Client
+
+from leads.tests.factories import LeadFactory
+from organizations.models import User
+from organizations.tests.factories import UserFactory
+from routing.models import AssignmentRule
+from routing.services import rule_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(user):
+    user.is_staff = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def rules(organization):
+    ana = UserFactory(organization=organization, name="Ana", email="ana@example.com")
+    return [
+        rule_create(organization=organization, data={"name": f"Rule {i}", "members": [{"user": ana}]}) for i in range(3)
+    ]
+
+
+def test_rules_listed_in_order_and_moved(staff, rules):
+    page = staff.get("/admin/routing/assignmentrule/").content.decode()
+    assert page.index("Rule 0") < page.index("Rule 1") < page.index("Rule 2")
+    assert staff.post(f"/admin/routing/assignmentrule/{rules[2].pk}/move-up/").status_code == 302
+    assert list(AssignmentRule.objects.order_by("position").values_list("name", flat=True)) == [
+        "Rule 0",
+        "Rule 2",
+        "Rule 1",
+    ]
+    staff.post(f"/admin/routing/assignmentrule/{rules[0].pk}/move-down/")
+    assert list(AssignmentRule.objects.order_by("position").values_list("name", flat=True)) == [
+        "Rule 2",
+        "Rule 0",
+        "Rule 1",
+    ]
+    staff.get(f"/admin/routing/assignmentrule/{rules[0].pk}/move-down/")  # a GET moves nothing
+    assert AssignmentRule.objects.get(pk=rules[0].pk).position == 2
+
+
+def test_the_rule_page_shows_each_members_availability_and_load(staff, organization, rules):
+    ana = rules[0].members.get().user
+    ana.availability = "away"
+    ana.save()
+    LeadFactory(organization=organization, assigned_to=ana)
+    page = staff.get(f"/admin/routing/assignmentrule/{rules[0].pk}/change/").content.decode()
+    assert "away; 1 open; 0 from this rule today" in page
+
+
+def test_add_a_rule_with_members_in_the_admin(staff, organization):
+    bob = UserFactory(organization=organization, name="Bob")
+    data = {
+        "name": "From admin",
+        "is_active": "on",
+        "method": "weighted",
+        "conditions": '{"source": ["referral"]}',
+        "members-TOTAL_FORMS": "1",
+        "members-INITIAL_FORMS": "0",
+        "members-0-user": str(bob.pk),
+        "members-0-weight": "2",
+    }
+    response = staff.post("/admin/routing/assignmentrule/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    rule = AssignmentRule.objects.get()
+    assert (rule.position, rule.conditions, rule.organization) == (1, {"source": ["referral"]}, organization)
+    assert [(m.user, m.weight, m.organization_id) for m in rule.members.all()] == [(bob, 2, organization.pk)]
+    bad = staff.post("/admin/routing/assignmentrule/add/", {**data, "conditions": '{"colour": ["red"]}'})
+    assert bad.status_code == 200 and "colour" in bad.content.decode()
+
+
+def test_reps_only_look(organization, rules):
+    rep = UserFactory(organization=organization, role=User.Role.SALES_REP, is_staff=True)
+    client = Client()
+    client.force_login(rep)
+    assert client.get("/admin/routing/assignmentrule/").status_code == 200
+    client.post(f"/admin/routing/assignmentrule/{rules[2].pk}/move-up/")
+    assert AssignmentRule.objects.get(pk=rules[2].pk).position == 3
+
+
+def test_routed_this_week(staff, organization, rules):
+    from conftest import client_for
+
+    admin_user = User.objects.get(organization=organization, role="admin")
+    client_for(admin_user).post("/leads", {"name": "Routed"}, format="json")
+    page = staff.get("/admin/routing/assignmentrule/").content.decode()
+    assert "Routed this week" in page and "ana@example.com" in page
