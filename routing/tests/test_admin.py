@@ -94,3 +94,8 @@ def test_routed_this_week(staff, organization, rules):
     client_for(admin_user).post("/leads", {"name": "Routed"}, format="json")
     page = staff.get("/admin/routing/assignmentrule/").content.decode()
     assert "Routed this week" in page and "ana@example.com" in page
+
+
+def test_the_dashboard_links_to_this_weeks_routing(staff):
+    page = staff.get("/admin/dashboard/").content.decode()
+    assert 'id="routing-link" href="/admin/routing/assignmentrule/"' in page
