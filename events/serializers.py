@@ -22,17 +22,23 @@ def encode_cursor(event) -> str:
     return urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
+# A nextCursor is about 80 characters; anything much longer was not made by encode_cursor.
+MAX_CURSOR_LENGTH = 200
+
+
 class CursorField(serializers.CharField):
     default_error_messages = {"invalid": "Not a valid cursor; send a nextCursor that /events returned."}
 
     def to_internal_value(self, data):
         text = super().to_internal_value(data)
+        if len(text) > MAX_CURSOR_LENGTH:
+            self.fail("invalid")
         try:
             order, event_id = json.loads(urlsafe_b64decode(text + "=" * (-len(text) % 4)))
             if not isinstance(order, int) or isinstance(order, bool):
                 raise ValueError
             return order, uuid.UUID(event_id)
-        except (ValueError, TypeError, AttributeError, binascii.Error):
+        except (ValueError, TypeError, AttributeError, binascii.Error, RecursionError):
             self.fail("invalid")
 
 

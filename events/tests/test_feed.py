@@ -1,5 +1,7 @@
 """GET /events: the organization's events oldest first, resumable by cursor; GET /events/{id}."""
 
+from base64 import urlsafe_b64encode
+
 import pytest
 from django.db import transaction
 
@@ -104,3 +106,15 @@ def test_a_real_change_arrives_in_the_feed(api, organization):
 
     body = api.get("/events?types=lead.converted").json()
     assert body["data"][0]["data"]["lead"]["id"] == str(lead.pk)
+
+
+@pytest.mark.parametrize("payload", ["[" * 3000, "[" * 3000 + "]" * 3000, '["x' + "x" * 5000 + '"]'])
+def test_a_cursor_of_deep_or_long_json_is_a_400_not_a_500(api, payload):
+    cursor = urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+    response = api.get(f"/events?after={cursor}")
+
+    assert response.status_code == 400
+    assert response.json()["details"] == [
+        {"message": "Not a valid cursor; send a nextCursor that /events returned.", "field": "after", "code": "invalid"}
+    ]
