@@ -10,7 +10,6 @@ share of non-2xx answers; stops gunicorn when done, also on errors.
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 
 os.environ.setdefault("ACCESS_TOKEN_MINUTES", "600")
 from common import admin  # noqa: E402 (sets Django up)
+from wrk_output import parse_wrk  # noqa: E402
 
 from leads.models import Lead  # noqa: E402
 
@@ -72,15 +72,7 @@ def wrk(url, duration, connections, script=None, script_args=(), token=None):
         command += ["--", *script_args]
     env = {**os.environ, "BENCH_TOKEN": token or ""}
     output = subprocess.run(command, capture_output=True, text=True, env=env, timeout=duration + 60).stdout
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50": re.search(r"50%\s+(\S+)", output).group(1),
-        "p99": re.search(r"99%\s+(\S+)", output).group(1),
-        "errors": f"{int(non_2xx.group(1)) / requests:.1%}" if non_2xx else "0%",
-        "raw": output,
-    }
+    return {**parse_wrk(output), "raw": output}
 
 
 def main():
