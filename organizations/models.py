@@ -1,8 +1,10 @@
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from organizations.emails import normalize_email
 from organizations.scoping import OrganizationScopedQuerySet
@@ -159,6 +161,20 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.availability == Availability.AWAY and (
             self.away_until is None or self.away_until > timezone.localdate()
         )
+
+    # Django keeps an admin session only while its user's session hash is unchanged: deriving it from
+    # the token generation too, "log out everywhere" and a deactivation end admin sessions as a
+    # password change does.
+    def get_session_auth_hash(self):
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
+
+    def _session_hash(self, secret=None):
+        value = f"{self.password}:{self.token_generation}"
+        return salted_hmac("organizations.User.session", value, secret=secret, algorithm="sha256").hexdigest()
 
     def may(self, action: str) -> bool:
         """Whether the user's role allows `action`: "view", "add", "change", "delete" on leads and customers,

@@ -9,6 +9,7 @@ from django.apps import apps
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -181,6 +182,25 @@ def test_logout_all_ends_every_session_of_mine_only(user, session, rep, rep_sess
     assert get_me(rep_session["access"]).status_code == 200
     assert refresh(rep_session["refresh"]).status_code == 200
     assert get_me(login(user.email).json()["access"]).status_code == 200
+
+
+def test_logout_all_ends_my_admin_sessions_too(user, session, rep):
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    mine, theirs = Client(), Client()
+    mine.force_login(user)
+    rep.is_staff = True
+    rep.save(update_fields=["is_staff"])
+    theirs.force_login(rep)
+    assert mine.get("/admin/").status_code == 200
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {session['access']}")
+    assert api.post("/auth/logout-all").status_code == 204
+
+    response = mine.get("/admin/")
+    assert (response.status_code, response["Location"]) == (302, "/admin/login/?next=/admin/")
+    assert theirs.get("/admin/").status_code == 200
 
 
 def test_logout_all_needs_a_token(db):
