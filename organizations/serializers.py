@@ -9,7 +9,7 @@ from leadsite.api import StrictTypesMixin, TimestampField
 from organizations.authentication import token_user
 from organizations.emails import normalize_email
 from organizations.models import Availability, Organization, User
-from organizations.tokens import refresh_token_for
+from organizations.tokens import SingleUseRefreshToken, refresh_token_for, rotate
 
 
 class AvailabilityMixin:
@@ -168,16 +168,15 @@ class RefreshSerializer(TokenRefreshSerializer):
 
     Refused (401) for the same reasons as an access token (organizations.authentication.token_user).
     The new refresh token keeps the expiry of the one it replaces, so a chain of rotations ends
-    REFRESH_TOKEN_DAYS after the login that began it, however often it is rotated.
+    REFRESH_TOKEN_DAYS after the login that began it, however often it is rotated. A refresh token
+    is redeemed once, also under concurrency; a second use ends its chain (organizations/tokens.py).
     """
+
+    token_class = SingleUseRefreshToken
 
     def validate(self, attrs):
         refresh = self.token_class(attrs["refresh"])  # TokenError: the view answers 401
         token_user(refresh)
         data = {"access": str(refresh.access_token)}
-        refresh.blacklist()
-        refresh.set_jti()
-        refresh.set_iat()
-        refresh.outstand()
-        data["refresh"] = str(refresh)
+        data["refresh"] = str(rotate(refresh))  # RefreshTokenReused (a TokenError) if another redeemed it first
         return data
