@@ -8,7 +8,7 @@ from leadsite.errors import Conflict, flatten_errors
 from organizations.models import ROLE_ACTIONS
 from organizations.scoping import OrganizationScopedAdminMixin
 from webhooks import services
-from webhooks.destinations import DestinationRefused, HostDoesNotResolve, resolve
+from webhooks.destinations import MAX_URL_LENGTH, DestinationRefused, clean_url
 from webhooks.models import ALL_EVENTS, Delivery, Webhook
 from webhooks.serializers import EVENT_TYPE_CHOICES
 
@@ -17,7 +17,11 @@ WEBHOOK_MANAGERS = [role for role, actions in ROLE_ACTIONS.items() if "manage_we
 
 
 class WebhookForm(forms.ModelForm):
-    url = forms.URLField(max_length=2000, assume_scheme="https")
+    url = forms.CharField(
+        max_length=MAX_URL_LENGTH,
+        label="URL",
+        help_text="https://, a host name or IP address (IPv6 in brackets), a port of 1-65535.",
+    )
     event_types = forms.MultipleChoiceField(
         choices=[(value, value) for value in EVENT_TYPE_CHOICES],
         widget=forms.CheckboxSelectMultiple,
@@ -30,14 +34,10 @@ class WebhookForm(forms.ModelForm):
         fields = ["organization", "url", "event_types", "description", "is_active"]
 
     def clean_url(self):
-        url = self.cleaned_data["url"]
         try:
-            resolve(url)
-        except HostDoesNotResolve:
-            pass  # its attempts fail until it resolves, each checked again
+            return clean_url(self.cleaned_data["url"])
         except DestinationRefused as exc:
             raise forms.ValidationError(str(exc)) from None
-        return url
 
     def clean_event_types(self):
         event_types = self.cleaned_data["event_types"]

@@ -4,13 +4,25 @@ from rest_framework import serializers
 from events.models import Event
 from leadsite.api import StrictTypesMixin, TimestampField
 from leadsite.text import UNSTORABLE_MESSAGE, is_unstorable_text
-from webhooks.destinations import DestinationRefused, HostDoesNotResolve, resolve
+from webhooks.destinations import MAX_URL_LENGTH, DestinationRefused, InvalidURL, clean_url
 from webhooks.models import ALL_EVENTS, Delivery, Webhook
 
 EVENT_TYPE_CHOICES = [ALL_EVENTS, *Event.Type.values]
 _MOST = len(EVENT_TYPE_CHOICES)  # repeats are dropped, but no more items than this
-# scheme://host[:port][path]: the schema states it, so every URL it allows gets past the form check below.
-URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#]\S*)?$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "uri",
+        "maxLength": MAX_URL_LENGTH,
+        # What every webhook URL looks like; webhooks.destinations.parse_url says the rest (a valid host
+        # name or IP address, a port of 1-65535, no credentials), which no pattern can.
+        "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+([/?#]\S*)?$",
+    }
+)
+class WebhookURLField(serializers.CharField):
+    """A webhook URL: stored as webhooks.destinations.parse_url writes it (punycode host, lower-case scheme)."""
 
 
 @extend_schema_field(
@@ -26,13 +38,10 @@ class EventTypesField(serializers.ListField):
 
 
 class WebhookSerializer(StrictTypesMixin, serializers.ModelSerializer):
-    # Not URLField: Django's validator refuses URLs the schema's `uri` allows (found by the fuzz test);
-    # the form that matters (scheme, host, no credentials) and the address are checked below.
-    url = serializers.RegexField(
-        URL_PATTERN,
-        max_length=2000,
-        help_text="An https:// URL (http:// where private URLs are allowed).",
-        error_messages={"invalid": "Enter an http(s) URL with a host name or address."},
+    url = WebhookURLField(
+        max_length=MAX_URL_LENGTH,
+        help_text="An https:// URL (http:// where private URLs are allowed): a host name (internationalized "
+        "names are stored in punycode) or an IP address (IPv6 in brackets), and a port of 1-65535.",
     )
     events = EventTypesField(
         source="event_types",
@@ -75,12 +84,11 @@ class WebhookSerializer(StrictTypesMixin, serializers.ModelSerializer):
         if is_unstorable_text(value):
             raise serializers.ValidationError(f"The URL {UNSTORABLE_MESSAGE}", code="invalid")
         try:
-            resolve(value)
-        except HostDoesNotResolve:
-            pass  # its attempts fail until it resolves, each checked again
+            return clean_url(value)
+        except InvalidURL as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
         except DestinationRefused as exc:
             raise serializers.ValidationError(str(exc), code="url_not_allowed") from None
-        return value
 
     def validate_events(self, value):
         value = list(dict.fromkeys(value))

@@ -112,6 +112,8 @@ REAL_BODY_VALUES = {
     "currentPassword": lambda data: PASSWORD,
     "duplicateIds": lambda data: [str(LeadFactory(organization=data["organization"]).pk)],
     "userId": lambda data: str(data["rep"].pk),
+    # A webhook URL's host must be a valid name or address and its port 1-65535: no pattern says that.
+    "url": lambda data: "http://127.0.0.1:18160/fuzz",
 }
 
 
