@@ -7,6 +7,8 @@ sync workers: the API does short database-bound work, so processes scale it, not
 import multiprocessing
 import os
 
+from leadsite import gunicorn_errors  # gunicorn puts the project's directory on sys.path before reading this
+
 wsgi_app = "leadsite.wsgi:application"
 raw_env = ["DJANGO_SETTINGS_MODULE=" + os.environ.get("DJANGO_SETTINGS_MODULE", "leadsite.settings.production")]
 
@@ -33,3 +35,7 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Gunicorn's control socket has one default path per user, which a second instance on the same
 # machine would contend for; signals (HUP, TTIN, TTOU, TERM) still manage the server.
 control_socket_disable = True
+
+# Requests gunicorn refuses itself (a request line over limit_request_line, 4,094 bytes, is a 414;
+# oversized headers a 431) are answered in the API's JSON error format, not gunicorn's HTML page.
+gunicorn_errors.install()

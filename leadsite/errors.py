@@ -57,6 +57,8 @@ ERROR_CODES = {
     "not_acceptable": "No response in the media type the Accept header asks for.",
     "unsupported_media_type": "The body's Content-Type is not JSON.",
     "too_large": "The request body is larger than allowed.",
+    "uri_too_long": "The request line (method, path and query string) is longer than the server accepts.",
+    "headers_too_large": "The request's headers are too many or too large.",
     "throttled": "Too many requests; retry after the Retry-After header's seconds.",
     "invalid_host": "The Host header names a host this server does not serve.",
     "bad_request": "The request is malformed.",

@@ -151,3 +151,50 @@ def test_gunicorn_serves_probes_docs_and_static_files(gunicorn):
     assert get(gunicorn + bundle.group(1).decode(), **https)[0] == 200
     assert get(f"{gunicorn}/static/admin/css/base.css", **https)[0] == 200
     assert get(f"{gunicorn}/static/no-such-file.css", **https)[0] == 404
+
+
+def raw_request(base_url, request: bytes) -> tuple[int, dict, bytes]:
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def test_gunicorn_refuses_an_overlong_url_and_oversized_headers_in_json(gunicorn):
+    long_path = "/leads?q=" + "x" * 5000
+    status, headers, body = raw_request(gunicorn, f"GET {long_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+
+    assert (status, headers["content-type"]) == (414, "application/json")
+    assert json.loads(body) == {
+        "error": "Request-URI Too Long",  # HTTPStatus's phrase, as in every error answer
+        "details": [
+            {
+                "message": "The request line (method, path and query string) is 5,022 bytes long; at most 4,094 "
+                "are allowed. Shorten the URL: fewer or shorter query parameters.",
+                "code": "uri_too_long",
+            }
+        ],
+    }
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["x-request-id"])
+
+    huge_header = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {'y' * 10000}\r\n\r\n".encode()
+    status, headers, body = raw_request(gunicorn, huge_header)
+    assert (status, headers["content-type"]) == (431, "application/json")
+    assert json.loads(body)["details"][0]["code"] == "headers_too_large"
+
+    # A request line within the limit reaches the application (its 404 for an unknown path).
+    status, body = get(f"{gunicorn}/{'z' * 4000}", **{"X-Forwarded-Proto": "https"})
+    assert (status, json.loads(body)["details"][0]["code"]) == (404, "not_found")
+
+
+def test_gunicorns_error_codes_are_the_apis():
+    from leadsite import gunicorn_errors
+    from leadsite.errors import ERROR_CODES
+
+    assert {*gunicorn_errors.CODES.values(), gunicorn_errors.DEFAULT_CODE} <= set(ERROR_CODES)
