@@ -9,11 +9,23 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
 from events.models import Event
 
-# Every transaction with an id below the snapshot's xmin has ended, so no event can still appear
-# there: events at or above it wait until every older transaction has committed or rolled back.
+# The feed's bound: an event is final once no transaction that could still write an event before
+# it is in progress. Transaction ids are handed out by the whole server, so the statement's snapshot
+# lists the transactions in progress in every database (pg_snapshot_xip); only those of this
+# database can write its events. The bound is the oldest in-progress transaction not known to
+# belong to another database (pg_stat_activity names a backend's database and transaction; one
+# that has ended since the snapshot, or a role's session this role may not see, is not known, so
+# it still counts), else the snapshot's xmax: every transaction below it not listed has ended.
 # A transaction that wrote events itself (a test's, for example) also sees its own.
 _SETTLED_BELOW_POSTGRESQL = """GREATEST(
-    pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+    (SELECT LEAST(
+        pg_snapshot_xmax(snapshot)::text::bigint,
+        (SELECT min(xid::text::bigint) FROM pg_snapshot_xip(snapshot) AS xid
+          WHERE mod(xid::text::bigint, 4294967296) NOT IN (
+            SELECT backend_xid::text::bigint FROM pg_stat_activity
+             WHERE backend_xid IS NOT NULL
+               AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database())))
+    ) FROM pg_current_snapshot() AS snapshot),
     COALESCE(pg_current_xact_id_if_assigned()::text::bigint + 1, 0)
 )"""
 
@@ -23,7 +35,8 @@ def settled_events(queryset):
 
     PostgreSQL hands out transaction ids when a transaction first writes, not when it commits, so
     one begun earlier can commit after a later one a consumer has already read past; its events
-    are held back until it ends. SQLite runs one writer at a time, so every committed event is final.
+    are held back until it ends. Transactions of the server's other databases do not hold the feed
+    back. SQLite runs one writer at a time, so every committed event is final.
     """
     if connection.vendor != "postgresql":
         return queryset

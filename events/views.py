@@ -30,8 +30,8 @@ ERRORS = {
         responses={200: EventFeedSerializer, **ERRORS},
         description="What happened to the organization's leads and customers, oldest first. Resume from the last "
         "nextCursor: nothing is missed and nothing comes twice, even when transactions commit out of order "
-        "(an event appears once every transaction begun before it has ended). Events are kept 30 days "
-        "(EVENT_RETENTION_DAYS).",
+        "(an event appears once every transaction of this database begun before it has ended). Events are kept "
+        "30 days (EVENT_RETENTION_DAYS).",
     ),
     retrieve=extend_schema(responses={200: EventSerializer, **ERRORS}, description="One event of the organization."),
 )

@@ -3,6 +3,7 @@
 import threading
 import time
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def poll(organization, after=None, want=0, seconds=90):
     """What a consumer polling now gets; waits (up to `seconds`) for `want` events, since every
-    transaction in flight on the server holds the feed back (other test databases' too)."""
+    transaction in flight in this database holds the feed back."""
     deadline = time.monotonic() + seconds
     while True:
         events = event_feed(organization=organization, after=after, limit=100)
@@ -94,3 +95,30 @@ def test_a_consumer_that_read_the_first_commit_still_gets_the_slower_one(organiz
     slow.join()
 
     assert [event.data["lead"]["name"] for event in poll(organization, after=cursor, want=2)] == ["Slow", "Fast"]
+
+
+def test_a_long_transaction_in_another_database_does_not_hold_the_feed_back(organization, user):
+    """A transaction held open in another database of the same server (a benchmark's COPY, another
+    application) cannot write this database's events: new events appear while it stays open."""
+    settings = connection.settings_dict
+    server = {"host": settings["HOST"], "port": settings["PORT"] or 5432, "user": settings["USER"]}
+    other_database = f"{settings['NAME']}_other"
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{other_database}"')
+        admin.execute(f'CREATE DATABASE "{other_database}"')
+    try:
+        with psycopg.connect(dbname=other_database, **server) as other:
+            other.execute("CREATE TABLE held (n int)")
+            other.commit()
+            other.execute("INSERT INTO held VALUES (1)")  # the transaction now holds an id, and stays open
+            held_id = other.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
+
+            lead = services.lead_create(organization=organization, user=user, data={"name": "Created meanwhile"})
+
+            events = poll(organization, want=1, seconds=10)
+            assert [event.data["lead"]["id"] for event in events] == [str(lead.pk)]
+            assert events[0].transaction_order > held_id
+            other.rollback()
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{other_database}"')
