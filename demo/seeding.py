@@ -20,10 +20,10 @@ from django.contrib.auth.hashers import get_hasher, make_password
 from django.db import transaction
 from django.utils import timezone
 
+from customers.events import customer_payload
 from customers.models import Customer
 from demo.history import MEMBERS, SEED, Member, PlannedLead, demo_history
 from events.models import Event
-from events.payloads import customer_payload
 from events.services import customer_event, lead_event, record_events
 from leads.history import Action, created_changes, field_changes, history_entry, record_history
 from leads.models import Lead, LeadHistory, LeadStatus

@@ -81,7 +81,7 @@ class Event(models.Model):
     # Not a foreign key: an event keeps naming who did it, whatever happens to the user later.
     actor_id = models.UUIDField(null=True, blank=True)
     actor_via = models.CharField(max_length=20, choices=Via.choices, default=Via.API)
-    # The event's `data`: objects in the API's own JSON shape (events.payloads).
+    # The event's `data`: objects in the API's own JSON shape, built by their apps (events.hooks).
     data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     # The feed's order is (transaction_order, id): see events.selectors.
     transaction_order = models.BigIntegerField(db_default=TransactionOrder(), editable=False)

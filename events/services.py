@@ -6,10 +6,9 @@ from functools import partial
 from django.db import connection, transaction
 from django.utils import timezone
 
+from events import hooks
 from events.models import Event, event_id
-from events.payloads import customer_payload, lead_payload
 from leadsite.bulk import COPY_FROM, insert_rows
-from webhooks.services import enqueue_deliveries
 
 # new_event passes the fields by position, Django's fast way to build a model (from_db does it too):
 # the importer builds one event per lead. A new field must be added there too.
@@ -35,7 +34,11 @@ def new_event(event_type: str, *, organization_id, actor=None, via: str = Event.
 def lead_event(event_type: str, *, lead, user, via: str, **data) -> Event:
     """An unsaved event about a lead: `data` is the lead as the API shows it, plus the keyword arguments."""
     return new_event(
-        event_type, organization_id=lead.organization_id, actor=user, via=via, data={"lead": lead_payload(lead), **data}
+        event_type,
+        organization_id=lead.organization_id,
+        actor=user,
+        via=via,
+        data={"lead": hooks.payload("lead", lead), **data},
     )
 
 
@@ -46,7 +49,7 @@ def customer_event(event_type: str, *, customer, user, via: str, **data) -> Even
         organization_id=customer.organization_id,
         actor=user,
         via=via,
-        data={"customer": customer_payload(customer), **data},
+        data={"customer": hooks.payload("customer", customer), **data},
     )
 
 
@@ -66,6 +69,6 @@ def record_events(events: Iterable[Event], *, insert=None) -> list[Event]:
         Event.objects.bulk_create(events, batch_size=1000)
     else:
         insert(events)
-    # The outbox's other half: webhook deliveries, in the same transaction (nothing without webhooks).
-    enqueue_deliveries(events)
+    # The outbox's other half: what subscribed at start-up (webhook deliveries), in the same transaction.
+    hooks.recorded(events)
     return events

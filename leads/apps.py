@@ -6,4 +6,8 @@ class LeadsConfig(AppConfig):
     name = "leads"
 
     def ready(self):
+        from events.hooks import register_payload
         from leads import tasks  # noqa: F401 - registers what a worker's death means for an import
+        from leads.events import lead_payload
+
+        register_payload("lead", lead_payload)

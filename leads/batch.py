@@ -24,8 +24,8 @@ from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from events.models import Event
-from events.payloads import lead_payload
 from events.services import lead_event, record_events
+from leads.events import lead_payload
 from leads.history import Action, field_changes, history_entry, lead_snapshot, record_history
 from leads.lifecycle import check_status_change
 from leads.models import Lead, LeadStatus

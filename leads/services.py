@@ -11,10 +11,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
+from customers.events import customer_payload
 from customers.models import Customer
 from customers.services import customer_attach_contact, customer_insert
 from events.models import Event
-from events.payloads import customer_payload
 from events.services import customer_event, lead_event, record_events
 from leads import selectors
 from leads.history import (

@@ -1,4 +1,4 @@
-"""Webhook writes: the API and the admin call these; record_events calls `enqueue_deliveries`."""
+"""Webhook writes: the API and the admin call these; `enqueue_deliveries` hears of recorded events (events.hooks)."""
 
 import json
 from collections import defaultdict
