@@ -24,6 +24,8 @@ UPSERT_CHOICES = [
 ]
 # The upload may be this large; the rest of the site keeps settings.MAX_REQUEST_BODY_BYTES.
 UPLOAD_BODY_BYTES = lead_imports.MAX_UPLOAD_BYTES + 1024 * 1024
+# The mapping page posts a field per column and a few more; the rest of the site keeps DATA_UPLOAD_MAX_NUMBER_FIELDS.
+MAPPING_FORM_FIELDS = lead_imports.MAX_COLUMNS + 100
 
 
 class ImportOptionsForm(forms.Form):
@@ -44,7 +46,10 @@ class ImportOptionsForm(forms.Form):
 
 
 class UploadForm(ImportOptionsForm):
-    file = forms.FileField(help_text="CSV (with a header line), JSON (an array of objects) or JSON Lines; up to 50 MB.")
+    file = forms.FileField(
+        help_text="CSV (with a header line), JSON (an array of objects) or JSON Lines; "
+        f"up to 50 MB and {lead_imports.MAX_COLUMNS:,} columns."
+    )
     extra_to_custom_fields = forms.BooleanField(
         required=False, label="Keep unknown columns in customFields", help_text="Otherwise they are ignored."
     )
@@ -101,6 +106,8 @@ class LeadImportAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         for url in urls:
             if url.name == "leads_leadimport_add":
                 url.callback.max_request_body_bytes = UPLOAD_BODY_BYTES
+            if url.name == "leads_leadimport_change":
+                url.callback.max_request_fields = MAPPING_FORM_FIELDS
         errors = self.admin_site.admin_view(self.error_report_view)
         errors.model_admin = self  # as Django's own admin URLs: found by the tenant isolation test
         return [path("<path:object_id>/errors.csv", errors, name="leads_leadimport_errors"), *urls]

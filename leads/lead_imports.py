@@ -26,6 +26,7 @@ from leads.importing import (
     open_input,
 )
 from leads.models import LeadImport
+from leadsite.text import UNSTORABLE_MESSAGE, is_unstorable_text, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 RUN_AT_ONCE_MAX_ROWS = 5_000
 RUN_AT_ONCE_MAX_BYTES = 2 * 1024 * 1024
 PREVIEW_ROWS = 20
+# The mapping page has a field per column (its POST may hold this many: import_admin); the command takes any number.
+MAX_COLUMNS = 10_000
 SAMPLE_VALUES = 3
 # Mapping targets besides the lead's fields (LeadImport.mapping's values).
 IGNORE, EXTRA, ID = "", "+customFields", "id"
@@ -61,6 +64,11 @@ def lead_import_create(*, organization, user, file_name: str, content: bytes, op
     header, samples = _header_and_samples(source)
     if not header:
         raise ImportFileError("The file holds no rows.")
+    if len(header) > MAX_COLUMNS:
+        raise ImportFileError(
+            f"The file has {len(header):,} columns; the import page takes at most {MAX_COLUMNS:,} "
+            "(manage.py import_leads takes any number)."
+        )
     columns = ColumnMap({}, options["extra_to_custom_fields"], text_values=source.format == "csv", read_id=True)
     mapping = {column: _target_value(columns.target(column)) for column in header}
     return LeadImport.objects.create(
@@ -84,7 +92,14 @@ def lead_import_create(*, organization, user, file_name: str, content: bytes, op
 def _header_and_samples(source):
     """The columns (CSV's header, or the keys of a JSON file's first rows) and their first values."""
     rows = [row.values for row in itertools.islice(source.rows, 50) if row.values is not None]
-    header = list(source.header) if source.header is not None else list(dict.fromkeys(k for r in rows for k in r))
+    if source.header is not None:
+        header = list(source.header)
+        for number, column in enumerate(header, 1):
+            if is_unstorable_text(column):
+                raise ImportFileError(f"Column {number}'s name {UNSTORABLE_MESSAGE} Rename it in the file.")
+    else:
+        # A key no database can store is no column: the preview reports its rows.
+        header = list(dict.fromkeys(key for row in rows for key in row if not is_unstorable_text(key)))
     samples = {
         column: [_sample(row.get(column)) for row in rows[:SAMPLE_VALUES] if row.get(column) not in (None, "")]
         for column in header
@@ -93,7 +108,7 @@ def _header_and_samples(source):
 
 
 def _sample(value) -> str:
-    text = value if isinstance(value, str) else str(value)
+    text = storable_text(value if isinstance(value, str) else str(value))
     return text if len(text) <= 40 else text[:39] + "…"
 
 
@@ -237,9 +252,10 @@ class _ReportBuffer(io.StringIO):
         super().flush()
 
     def take(self) -> str:
+        """The rows as the file had them, but NUL (which PostgreSQL cannot store) shown as U+FFFD."""
         text = self.getvalue()[self.taken or 0 :]
         self.taken = (self.taken or 0) + len(text)
-        return text
+        return storable_text(text)
 
 
 class _ProgressOnTheRow:
@@ -286,8 +302,24 @@ def lead_import_run(lead_import: LeadImport) -> None:
     """Run the import (leads.importing, batch by batch) from where it stands; results kept on the row.
 
     A run that a dead worker left resumes after its committed rows (the row's committed_rows), with its
-    counts and its error report: no row is written twice or skipped.
+    counts and its error report: no row is written twice or skipped. A run that stops on an error ends
+    failed, even when its results cannot be saved.
     """
+    ended = False
+    try:
+        _run(lead_import)
+        ended = True
+    finally:
+        if not ended:
+            logger.error("Import %s stopped before its results were saved", lead_import.pk)
+            LeadImport.objects.filter(pk=lead_import.pk, status=Status.RUNNING).update(
+                status=Status.FAILED,
+                failure="The import stopped before its results could be saved; the server's log says why.",
+                finished_at=timezone.now(),
+            )
+
+
+def _run(lead_import: LeadImport) -> None:
     resumed = lead_import.committed_rows
     report = _ReportBuffer(resumed=bool(resumed))
     progress = _ProgressOnTheRow(lead_import, report)
@@ -297,6 +329,7 @@ def lead_import_run(lead_import: LeadImport) -> None:
         errors=report,
         progress=progress,
         actor=lead_import.created_by,
+        file_name=lead_import.file_name,
     )
     source = _source(lead_import)
     result = importer.result
@@ -317,7 +350,7 @@ def lead_import_run(lead_import: LeadImport) -> None:
         return
     except Exception as exc:  # the row says what happened; the worker's log has the traceback
         logger.exception("Import %s failed", lead_import.pk)
-        failure = f"Stopped after {result.committed_rows} rows were written: {exc}"
+        failure = storable_text(f"Stopped after {result.committed_rows} rows were written: {exc}")
     fields = {
         "status": Status.FAILED if failure else Status.DONE,
         "failure": failure,

@@ -16,14 +16,13 @@ from rest_framework.parsers import JSONParser as DRFJSONParser
 from rest_framework.parsers import get_encoding
 from rest_framework.utils import json
 
-from leadsite.text import UNSTORABLE_MESSAGE, find_unstorable
+from leadsite.text import UNSTORABLE_MESSAGE, find_unstorable, storable_text
 
 # Every body the spec describes nests 3 levels or so, customFields at most 5 inside that.
 MAX_DEPTH = 32
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKETS = re.compile(r"[\[\]{}]")
-_SHOWN_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def nesting_depth(text, limit):
@@ -43,7 +42,7 @@ def nesting_depth(text, limit):
 
 def shown_path(path):
     """The field path as an error may show it: the bad characters as U+FFFD (a lone surrogate cannot be encoded)."""
-    return _SHOWN_UNSTORABLE.sub("\ufffd", path)
+    return storable_text(path)
 
 
 def refuse_unstorable(data, path=""):

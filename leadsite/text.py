@@ -13,6 +13,11 @@ def is_unstorable_text(text: str) -> bool:
     return _UNSTORABLE.search(text) is not None
 
 
+def storable_text(text: str) -> str:
+    """The text with each character no database can store replaced by U+FFFD, to store or show what was given."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 def find_unstorable(value, path: str = "") -> str | None:
     """The path (`customFields.a[0]`) of the first string, or object key, in `value` that cannot be stored.
 

@@ -6,11 +6,20 @@ from functools import cache
 
 from leads.exporting import unquote_formula
 from leads.importing.errors import ImportFileError
+from leads.importing.reading import TOO_DEEP, too_deep
 from leads.serializers import LeadSerializer
 
 # In CSV an empty cell is null, except for fields that have a default: there it means "not given".
 OMIT_WHEN_EMPTY = {"status", "isActive", "customFields"}
 CUSTOM = object()
+
+
+class RowProblem(Exception):
+    """A value of a row that cannot be read: that row's error, for (field, message, code)."""
+
+    def __init__(self, field: str, message: str, code: str):
+        super().__init__(message)
+        self.problem = (field, message, code)
 
 
 def _normalized(name: str) -> str:
@@ -110,6 +119,8 @@ class ColumnMap:
                         continue
                     value = value if target == "name" else None
                 elif target == "customFields":
+                    if too_deep(value):
+                        raise RowProblem("customFields", TOO_DEEP, "too_deep")
                     try:
                         value = json.loads(value)
                     except ValueError:

@@ -12,12 +12,41 @@ import re
 from dataclasses import dataclass
 
 from leads.importing.errors import ImportFileError
+from leadsite.parsers import MAX_DEPTH, nesting_depth
 
 FORMATS = ("csv", "json", "jsonl")
 SAMPLE_SIZE = 64 * 1024
 JSON_CHUNK = 256 * 1024
 # A JSON array element bigger than this is taken as broken JSON rather than read on to the end of the file.
 MAX_JSON_OBJECT = 8 * 1024 * 1024
+# As the API's bodies: deeper JSON is that row's error. Python's json recurses (RecursionError around 1,000 levels).
+TOO_DEEP = f"The JSON nests deeper than {MAX_DEPTH} levels."
+
+
+def too_deep(text: str) -> bool:
+    """Whether the JSON text nests deeper than MAX_DEPTH, found before decoding it.
+
+    A text with few brackets (nearly every row) costs two str.count; only others are scanned.
+    """
+    return text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(text, MAX_DEPTH) > MAX_DEPTH
+
+
+_UNREAD = object()  # an element too deep to decode
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _end_of_nested(text: str, start: int) -> int | None:
+    """The index after the array or object that starts at text[start], or None if the text ends first."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text, start):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+        elif token in ("]", "}"):
+            depth -= 1
+            if depth == 0:
+                return match.end()
+    return None
 
 
 class _CountingReader(io.RawIOBase):
@@ -173,6 +202,8 @@ def jsonl_rows(lines: DecodedLines):
 
 
 def _json_row(line: int, text: str) -> SourceRow:
+    if too_deep(text):
+        return SourceRow(line, None, text, TOO_DEEP, "too_deep")
     try:
         value = json.loads(text)
     except ValueError as exc:
@@ -239,9 +270,19 @@ def json_array_rows(stream, encoding: str):
                         yield SourceRow(at, None, buf[pos : pos + 200], f"Invalid JSON: {exc.msg}.", "json")
                         return
                     more()
+                except RecursionError:  # far too deep: that element is a bad row, the next ones are read on
+                    value, end = _UNREAD, _end_of_nested(buf, pos)
+                    if end is not None:
+                        break
+                    if eof or len(buf) - pos > MAX_JSON_OBJECT:
+                        yield broken(f"{TOO_DEEP} The rest of the file was not read.")
+                        return
+                    more()
             original = buf[pos:end]
-            if isinstance(value, dict):
+            if isinstance(value, dict) and not too_deep(original):
                 yield SourceRow(line, value, original)
+            elif value is _UNREAD or isinstance(value, dict):
+                yield SourceRow(line, None, original, TOO_DEEP, "too_deep")
             else:
                 yield SourceRow(line, None, original, "Must be a JSON object ({...}).", "json")
             line += buf.count("\n", pos, end)

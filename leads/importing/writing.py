@@ -24,7 +24,7 @@ from events.services import lead_event, new_event, record_events
 from leads import tallies
 from leads.exporting import ExportLeadSerializer, csv_cell_text
 from leads.history import Action, field_changes, history_entry, record_history
-from leads.importing.mapping import ColumnMap
+from leads.importing.mapping import ColumnMap, RowProblem
 from leads.importing.options import ImportOptions
 from leads.importing.pipeline import Pipeline
 from leads.importing.reading import InputFile, SourceRow
@@ -357,7 +357,10 @@ class Importer:
         """(the row as the API's input, the id of the lead it updates, []) or (None, None, [problems])."""
         if row.problem is not None:
             return None, None, [(None, row.problem, row.code)]
-        data = self.columns.apply(row.values)
+        try:
+            data = self.columns.apply(row.values)
+        except RowProblem as exc:
+            return None, None, [exc.problem]
         unstorable = find_unstorable(data)
         if unstorable is not None:
             field_name = re.split(r"[.\[]", unstorable, maxsplit=1)[0] or None
