@@ -20,7 +20,8 @@ from customers.models import Customer
 from leads import selectors
 from leads.models import SORTABLE_FIELDS, Lead
 from leads.views import LeadViewSet
-from leadsite.api import Keyset, PageLimitPagination, count_rows
+from leadsite.counting import count_rows
+from leadsite.pagination import Keyset, PageLimitPagination
 
 
 def queryset_for(user, query):

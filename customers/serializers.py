@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from customers.models import Customer
-from leadsite.api import StrictTypesMixin, TimestampField
+from leadsite.fields import TimestampField
+from leadsite.strict import StrictTypesMixin
 
 
 class CustomerSerializer(StrictTypesMixin, serializers.ModelSerializer):

@@ -7,10 +7,13 @@ from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.serializers import CustomerWithLeadsSerializer
 from leads.models import Lead
-from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin, SortBackend
+from leadsite.errors import ErrorSerializer
 from leadsite.etags import ETAG, IF_MATCH, ETagMixin, IfMatch
 from leadsite.filters import FilterWhenAskedBackend
+from leadsite.pagination import PageLimitPagination
 from leadsite.parameters import CheckedParametersMixin
+from leadsite.partial_put import PartialPutMixin
+from leadsite.sorting import SortBackend
 from organizations.scoping import OrganizationScopedViewSetMixin
 
 ERRORS = {

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from events import selectors
 from events.models import Event
 from events.serializers import MAX_LIMIT, EventFeedSerializer, EventSerializer, FeedQuerySerializer, encode_cursor
-from leadsite.api import ErrorSerializer
+from leadsite.errors import ErrorSerializer
 from leadsite.parameters import CheckedParametersMixin
 from organizations.scoping import OrganizationScopedViewSetMixin
 

@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from idempotency.decorators import idempotent
 from leads import batch
 from leads.serializers import LeadSerializer
-from leadsite.api import ErrorDetailSerializer, ErrorSerializer, StrictTypesMixin
+from leadsite.errors import ErrorDetailSerializer, ErrorSerializer
 from leadsite.parameters import query_flag
+from leadsite.strict import StrictTypesMixin
 from organizations.permissions import IsOrganizationMember
 
 

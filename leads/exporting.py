@@ -18,7 +18,7 @@ from django.http import QueryDict
 from leads.filters import LeadFilter
 from leads.models import Lead
 from leads.serializers import LeadSerializer
-from leadsite.api import TimestampField
+from leadsite.fields import TimestampField
 
 EXPORT_FORMATS = ("csv", "jsonl")
 # CLI option -> GET /leads query parameter.

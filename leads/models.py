@@ -52,7 +52,7 @@ def _sort_indexes():
     """An index (organization, field, id) per sort the API offers, ties broken by id.
 
     A nullable column sorts nulls last in both directions. Read backwards the index gives the nulls
-    first, so a descending sort walks it twice: the values, then the nulls (leadsite.api.Keyset.parts).
+    first, so a descending sort walks it twice: the values, then the nulls (leadsite.pagination.Keyset.parts).
     """
     return [
         models.Index(fields=["organization", field, "id"], name=f"lead_{field.replace('_', '')[:12]}_idx")

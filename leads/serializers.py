@@ -6,7 +6,9 @@ from leads.lifecycle import USE_CONVERT_ENDPOINT
 from leads.models import SCORE_MAX, SCORE_MIN, Lead, LeadHistory, LeadStatus
 from leads.validators import validate_custom_fields
 from leadsite import messages
-from leadsite.api import FastRepresentationMixin, StrictTypesMixin, TimestampField
+from leadsite.fields import TimestampField
+from leadsite.representation import FastRepresentationMixin
+from leadsite.strict import StrictTypesMixin
 from organizations.models import User
 
 OPTIONAL_TEXT_FIELDS = ("email", "phone", "company", "source", "notes")

@@ -30,17 +30,14 @@ from leads.serializers import (
     ReassignSerializer,
     ScoringStatsSerializer,
 )
-from leadsite.api import (
-    ErrorSerializer,
-    FastRepresentationMixin,
-    PageLimitPagination,
-    PartialPutMixin,
-    SortBackend,
-    parse_positive_int,
-)
+from leadsite.errors import ErrorSerializer
 from leadsite.etags import ETAG, IF_MATCH, ETagMixin, IfMatch
 from leadsite.filters import FilterWhenAskedBackend
-from leadsite.parameters import CheckedParametersMixin, query_flag
+from leadsite.pagination import PageLimitPagination
+from leadsite.parameters import CheckedParametersMixin, parse_positive_int, query_flag
+from leadsite.partial_put import PartialPutMixin
+from leadsite.representation import FastRepresentationMixin
+from leadsite.sorting import SortBackend
 from organizations.models import User
 from organizations.permissions import IsOrganizationAdmin, role_allows
 from organizations.scoping import OrganizationScopedViewSetMixin

@@ -15,7 +15,7 @@ from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -66,6 +66,19 @@ ERROR_CODES = {
     "service_unavailable": "The database is unreachable; retry shortly.",
 }
 ERROR_CODE_CHOICES = list(ERROR_CODES.items())
+
+
+# The error format as the OpenAPI schema documents it (every view's 4xx responses).
+class ErrorDetailSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    field = serializers.CharField(required=False)
+    code = serializers.ChoiceField(choices=ERROR_CODE_CHOICES, help_text="A stable machine-readable name.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    details = ErrorDetailSerializer(many=True)
+
 
 # DRF's, Django's and simplejwt's own codes, and the one we answer with.
 CODE_ALIASES = {

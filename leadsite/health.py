@@ -11,9 +11,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leadsite.api import ErrorSerializer
 from leadsite.db_router import PRIMARY, replica_alias
-from leadsite.errors import ServiceUnavailable
+from leadsite.errors import ErrorSerializer, ServiceUnavailable
 from leadsite.parameters import CheckedParametersMixin
 
 

@@ -8,7 +8,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from leadsite.api import count_rows
+from leadsite.counting import count_rows
 
 # Up to this many rows a changelist counts exactly; above, PostgreSQL's planner estimate is shown.
 EXACT_COUNT_UP_TO = 10_000

@@ -28,6 +28,20 @@ def refuse_unstorable_values(values, noun):
             raise ValidationError({shown_path(name): [f"The {noun} {UNSTORABLE_MESSAGE}"]}, code="unstorable_text")
 
 
+def parse_positive_int(params, name, default, maximum=None):
+    """Read a positive integer query parameter, or raise a 400 that names it."""
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValidationError({name: [messages.WHOLE_NUMBER]}) from None
+    if value < 1 or (maximum is not None and value > maximum):
+        raise ValidationError({name: [messages.in_range(1, maximum)]}, code="out_of_range")
+    return value
+
+
 class CheckedParametersMixin:
     # {action (a viewset's) or method (an APIView's, "get"): query parameters its schema documents}
     extra_query_params = {}

@@ -3,7 +3,8 @@ from drf_spectacular.drainage import get_override
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
-from leadsite.api import ErrorSerializer, StrictTypesMixin
+from leadsite.errors import ErrorSerializer
+from leadsite.strict import StrictTypesMixin
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

@@ -5,7 +5,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
-from leadsite.api import StrictTypesMixin, TimestampField
+from leadsite.fields import TimestampField
+from leadsite.strict import StrictTypesMixin
 from organizations.authentication import token_user
 from organizations.emails import normalize_email
 from organizations.models import Availability, Organization, User

@@ -6,9 +6,11 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from leadsite.api import ErrorSerializer, PageLimitPagination, SortBackend
+from leadsite.errors import ErrorSerializer
 from leadsite.filters import FilterWhenAskedBackend
+from leadsite.pagination import PageLimitPagination
 from leadsite.parameters import CheckedParametersMixin
+from leadsite.sorting import SortBackend
 from leadsite.throttling import (
     CountFailedAttemptsMixin,
     LoginAccountIPThrottle,

@@ -3,7 +3,8 @@ from rest_framework import serializers
 from leads.models import SCORE_MAX, SCORE_MIN, LeadStatus
 from leads.serializers import CustomFieldsField, LeadSerializer, OrganizationMemberField
 from leads.validators import validate_custom_fields
-from leadsite.api import StrictTypesMixin, TimestampField
+from leadsite.fields import TimestampField
+from leadsite.strict import StrictTypesMixin
 from routing.models import AssignmentRule, Method
 
 SCORE = {"min_value": SCORE_MIN, "max_value": SCORE_MAX, "required": False, "allow_null": True}

@@ -10,9 +10,11 @@ from leads.filters import LeadFilter
 from leads.models import Lead
 from leads.serializers import LeadSerializer
 from leads.services import lead_routing_attributes
-from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin
+from leadsite.errors import ErrorSerializer
 from leadsite.filters import FilterWhenAskedBackend
+from leadsite.pagination import PageLimitPagination
 from leadsite.parameters import CheckedParametersMixin
+from leadsite.partial_put import PartialPutMixin
 from organizations.models import User
 from organizations.permissions import IsOrganizationAdmin, IsOrganizationMember
 from organizations.scoping import OrganizationScopedViewSetMixin

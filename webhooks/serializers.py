@@ -2,7 +2,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.models import Event
-from leadsite.api import StrictTypesMixin, TimestampField
+from leadsite.fields import TimestampField
+from leadsite.strict import StrictTypesMixin
 from leadsite.text import UNSTORABLE_MESSAGE, is_unstorable_text
 from webhooks.destinations import MAX_URL_LENGTH, DestinationRefused, InvalidURL, clean_url
 from webhooks.models import ALL_EVENTS, Delivery, Webhook

@@ -3,8 +3,10 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from leadsite.api import ErrorSerializer, PageLimitPagination, PartialPutMixin
+from leadsite.errors import ErrorSerializer
+from leadsite.pagination import PageLimitPagination
 from leadsite.parameters import CheckedParametersMixin
+from leadsite.partial_put import PartialPutMixin
 from organizations.permissions import MayManageWebhooks
 from organizations.scoping import OrganizationScopedViewSetMixin
 from webhooks import selectors, services

@@ -1,6 +1,6 @@
 """PostgreSQL function `planner_row_estimate(query text)`: the planner's row estimate for a query, without running it.
 
-leadsite.api.count_rows asks it first and counts a list exactly only when the estimate says the
+leadsite.counting.count_rows asks it first and counts a list exactly only when the estimate says the
 list can be small, in the same query. SQLite: nothing to do (lists are counted there).
 """
 

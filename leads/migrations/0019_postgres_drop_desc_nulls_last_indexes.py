@@ -1,7 +1,7 @@
 """Drop migration 0002's `(organization_id, field DESC NULLS LAST, id DESC)` indexes (PostgreSQL).
 
 A descending sort of a nullable field is now two walks of the plain `(organization_id, field, id)`
-index read backwards: the non-null values, then the nulls (leadsite.api.Keyset.parts). The five
+index read backwards: the non-null values, then the nulls (leadsite.pagination.Keyset.parts). The five
 indexes only cost writes: every lead insert and every reassign had to update each of them.
 """
 
