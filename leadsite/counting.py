@@ -37,13 +37,12 @@ def _estimate_then_count(queryset, connection, exact_up_to):
 
     The capped count is a CASE branch's subquery: PostgreSQL runs it only when that branch is taken.
     """
-    listed = connection.ops.compose_sql(*queryset.values("pk").query.sql_with_params())
-    capped_sql, capped_params = queryset.values("pk")[: exact_up_to + 1].query.sql_with_params()
+    sql, params = queryset.values("pk").query.sql_with_params()  # unordered: LIMIT can follow it
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT estimate, CASE WHEN estimate > %s THEN NULL "
-            f"ELSE (SELECT count(*) FROM ({capped_sql}) capped) END "
+            f"ELSE (SELECT count(*) FROM ({sql} LIMIT %s) capped) END "
             "FROM planner_row_estimate(%s) AS estimate",
-            [exact_up_to * ESTIMATE_MARGIN, *capped_params, listed],
+            [exact_up_to * ESTIMATE_MARGIN, *params, exact_up_to + 1, connection.ops.compose_sql(sql, params)],
         )
         return cursor.fetchone()

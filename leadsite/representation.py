@@ -20,12 +20,7 @@ class FastRepresentationMixin:
     def to_representation(self, instance):
         if isinstance(instance, Mapping):
             return super().to_representation(instance)
-        steps = self.__dict__.get("_fast_steps")
-        if steps is None:
-            steps = self._fast_steps = [
-                (name, None if column is None else attrgetter(column), convert)
-                for name, column, convert in map(self._fast_step, self._readable_fields)
-            ]
+        steps = self.__dict__.get("_fast_steps") or self._build_fast_steps()
         ret = {}
         for name, getter, convert in steps:
             if getter is not None:
@@ -39,6 +34,33 @@ class FastRepresentationMixin:
             check_for_none = attribute.pk if isinstance(attribute, relations.PKOnlyObject) else attribute
             ret[name] = None if check_for_none is None else convert.to_representation(attribute)
         return ret
+
+    def _build_fast_steps(self):
+        """The steps of this serializer's output, built once per class when every field is a plain column.
+
+        Building a ModelSerializer's fields (its model fields' kwargs, deep copies of the declared
+        ones) costs more than serializing a lead; a plain column's step (an attrgetter and the
+        field's to_representation) depends on neither the instance nor the context, so a class
+        keeps them, made from a serializer of its own without context. Serializers with other
+        fields (nested, dotted, methods, whose output may use the context) build theirs per instance.
+        """
+        cls = type(self)
+        steps = cls.__dict__.get("_class_fast_steps")
+        if steps is None and not cls.__dict__.get("_has_slow_fields"):
+            steps = self._steps_of(cls())
+            if all(getter is not None for _, getter, _ in steps):
+                cls._class_fast_steps = steps
+            else:
+                cls._has_slow_fields, steps = True, None
+        self._fast_steps = steps = steps or self._steps_of(self)
+        return steps
+
+    @staticmethod
+    def _steps_of(serializer):
+        return [
+            (name, None if column is None else attrgetter(column), convert)
+            for name, column, convert in map(serializer._fast_step, serializer._readable_fields)
+        ]
 
     @classmethod
     def rows(cls, queryset, also=()):

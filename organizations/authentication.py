@@ -1,11 +1,14 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 
+from leadsite.compiled import CompiledLookup
 from organizations.models import User
 from organizations.tokens import token_generation
+
+# Every authenticated request reads its user and organization: compiled once (leadsite/compiled.py).
+USER_WITH_ORGANIZATION = CompiledLookup(User, lambda pk: User.objects.select_related("organization").filter(pk=pk))
 
 
 def token_refused(exc: TokenError) -> AuthenticationFailed:
@@ -23,9 +26,11 @@ def token_user(token) -> User:
     """
     user_id = token.get(api_settings.USER_ID_CLAIM)
     try:
-        user = User.objects.select_related("organization").get(pk=user_id)
-    except (User.DoesNotExist, DjangoValidationError, ValueError, TypeError) as exc:
+        user = USER_WITH_ORGANIZATION.get(user_id)
+    except (ValueError, TypeError) as exc:  # not a UUID
         raise AuthenticationFailed("User not found.", code="user_not_found") from exc
+    if user is None:
+        raise AuthenticationFailed("User not found.", code="user_not_found")
     if not user.is_active:
         raise AuthenticationFailed("User is inactive.", code="user_inactive")
     if user.organization is None or not user.organization.is_active:
