@@ -67,8 +67,10 @@ def columns(names=None):
 
 
 def order_by(sort_field="createdAt", order="desc"):
+    """The sort as the API reads it: a descending sort of a nullable column reads the values first
+    (`select` adds `IS NOT NULL`), then the nulls, which a first page does not reach."""
     column, nullable = SORTS[sort_field]
-    nulls = " NULLS LAST" if nullable else ""
+    nulls = " NULLS LAST" if nullable and order == "asc" else ""
     return f"{column} {order.upper()}{nulls}, id {order.upper()}"
 
 
@@ -173,10 +175,11 @@ def cursor_for(sort_field, order, value, pk):
 def sorts(b):
     for name in SORTS:
         for order in ("asc", "desc"):
+            column, nullable = SORTS[name]
             b.get(
                 f"list sortField={name}&sortOrder={order}",
                 f"/leads?limit=100&sortField={name}&sortOrder={order}",
-                select(sort=(name, order)),
+                select(f"{column} IS NOT NULL" if nullable and order == "desc" else "TRUE", sort=(name, order)),
             )
 
 
