@@ -16,6 +16,8 @@ from customers.models import Customer
 from customers.services import customer_attach_contact, customer_insert
 from events.models import Event
 from events.services import customer_event, lead_event, record_events
+from jobs.models import Job
+from jobs.services import job_create
 from leads import selectors
 from leads.history import (
     Action,
@@ -378,9 +380,35 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api", if_ma
     return lead
 
 
+INACTIVE_ASSIGNEE = "This user is inactive; leads can only move to an active user."
+# A reassign of more leads than this is a job (jobs/), moved by the task worker in chunks.
+REASSIGN_AT_ONCE_MAX = 1_000
+
+
+def lead_reassign_or_queue(*, organization, from_user, to_user, statuses=None, user) -> int | Job:
+    """Move up to REASSIGN_AT_ONCE_MAX leads now (how many moved), or queue a job that moves more (the Job)."""
+    total = leads_to_reassign(organization=organization, from_user=from_user, statuses=statuses).count()
+    if total <= REASSIGN_AT_ONCE_MAX:
+        return lead_reassign(
+            organization=organization, from_user=from_user, to_user=to_user, statuses=statuses, user=user
+        )
+    if not to_user.is_active:
+        raise ValidationError({"toUserId": [INACTIVE_ASSIGNEE]})
+    params = {"fromUserId": str(from_user.pk), "toUserId": str(to_user.pk), "status": statuses or None}
+    return job_create(organization=organization, user=user, kind=Job.Kind.REASSIGN, params=params, total=total)
+
+
+def leads_to_reassign(*, organization, from_user, statuses=None):
+    leads = Lead.objects.for_organization(organization).filter(assigned_to=from_user)
+    return leads.filter(status__in=statuses) if statuses else leads
+
+
 @transaction.atomic
-def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via: str = "api") -> int:
+def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via: str = "api", limit=None) -> int:
     """Move from_user's leads (only those in `statuses` if given) to to_user; returns how many moved.
+
+    With `limit`, at most that many (the first by id): a job moves a large set in chunks of that size,
+    each in its own transaction, and a chunk finds only the leads that the chunks before left.
 
     One `UPDATE ... RETURNING` (PostgreSQL, SQLite >= 3.35) moves the leads and returns exactly
     the ones it moved, so their history and events, written in one INSERT each, match even when
@@ -388,10 +416,13 @@ def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via:
     `to_user` is locked first, so a concurrent deactivation either waits for the move or makes it a 400.
     """
     if not User.objects.select_for_update().filter(pk=to_user.pk, is_active=True).exists():
-        raise ValidationError({"toUserId": ["This user is inactive; leads can only move to an active user."]})
-    leads = Lead.objects.for_organization(organization).filter(assigned_to=from_user)
-    if statuses:
-        leads = leads.filter(status__in=statuses)
+        raise ValidationError({"toUserId": [INACTIVE_ASSIGNEE]})
+    leads = leads_to_reassign(organization=organization, from_user=from_user, statuses=statuses)
+    if limit is not None:  # the ids first: as an IN (subquery) the planner may loop over both sides
+        ids = list(leads.order_by("pk").values_list("pk", flat=True)[:limit])
+        if not ids:
+            return 0
+        leads = leads.filter(pk__in=ids)
     where, where_params = leads.query.get_compiler(connection=connection).compile(leads.query.where)
     field = Lead._meta.get_field
     moved = list(

@@ -2,12 +2,18 @@
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
+from rest_framework.exceptions import ValidationError
 
 from jobs.leases import LostTask, on_sweep, on_worker_lost
+from jobs.models import Job
+from jobs.services import JobFailed, job_progress, register_runner
 from leads.lead_imports import lead_import_claim, lead_import_run
 from leads.models import LeadImport
+from leads.services import lead_reassign
+from organizations.models import User
 
 Status = LeadImport.Status
 # An import run at once (in the request) that is still "running" after this long lost its request.
@@ -54,3 +60,48 @@ def fail_imports_whose_request_died(now) -> None:
         finished_at=now,
         failure="The web request running this import ended before the import did (its process was stopped).",
     )
+
+
+# -- Reassign as a job ------------------------------------------------------------------------------
+
+# Leads moved per transaction: each chunk locks at most this many rows, for about a second.
+REASSIGN_CHUNK = 5_000
+
+
+@register_runner(Job.Kind.REASSIGN)
+def reassign_in_chunks(job: Job) -> dict:
+    """Move the leads in chunks, each with its history, its events and the job's progress in one transaction.
+
+    A chunk takes the leads that still belong to fromUserId, so after a dead worker the next run moves
+    exactly the rest: every lead moved, recorded and evented once.
+    """
+    params = job.params
+    members = User.objects.filter(organization=job.organization)
+    from_user = members.filter(pk=params["fromUserId"]).first()
+    to_user = members.filter(pk=params["toUserId"]).first()
+    if from_user is None or to_user is None:
+        raise JobFailed([{"message": "The user no longer exists.", "code": "not_found"}])
+    while True:
+        with transaction.atomic():
+            try:
+                moved = lead_reassign(
+                    organization=job.organization,
+                    from_user=from_user,
+                    to_user=to_user,
+                    statuses=params.get("status"),
+                    user=job.created_by,
+                    limit=REASSIGN_CHUNK,
+                )
+            except ValidationError as exc:  # toUserId was deactivated meanwhile
+                raise JobFailed(job_errors(exc.detail)) from None
+            job_progress(job, moved)
+        if moved < REASSIGN_CHUNK:
+            return {"reassigned": job.done}
+
+
+def job_errors(detail) -> list[dict]:
+    return [
+        {"message": str(message), "field": field, "code": getattr(message, "code", "invalid")}
+        for field, messages in detail.items()
+        for message in messages
+    ]

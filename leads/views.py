@@ -11,6 +11,8 @@ from rest_framework.response import Response
 
 from customers.models import Customer
 from idempotency.decorators import idempotent
+from jobs.models import Job
+from jobs.serializers import JobSerializer
 from leads import selectors, services
 from leads.batch_views import LeadBatchMixin
 from leads.filters import LeadFilter
@@ -289,26 +291,44 @@ class LeadViewSet(
 
     @extend_schema(
         request=ReassignSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Location", str, OpenApiParameter.HEADER, response=[202], description="/jobs/{id} of the job (202)"
+            )
+        ],
         responses={
             200: ReassignResponseSerializer,
+            202: OpenApiResponse(
+                JobSerializer,
+                description="More than 1,000 leads: a job moves them (Location: /jobs/{id}; its result is this "
+                "200's body)",
+            ),
             **ERRORS,
             403: OpenApiResponse(ErrorSerializer, description="Your role does not allow this action"),
         },
-        description="Move every lead of one member (optionally only some statuses) to another active member.",
+        description="Move every lead of one member (optionally only some statuses) to another active member. Up "
+        "to 1,000 leads move in the request (200). More are a job (202, at once): the task worker moves them in "
+        "chunks of 5,000, each chunk with its history and events in one transaction (a lead being moved waits at "
+        "most about a second for its chunk); GET /jobs/{id} shows its progress and, once succeeded, "
+        '`result: {"reassigned": n}`. A worker killed mid-job is replaced and the job resumes: each lead moves, '
+        "and is recorded and evented, once.",
     )
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def reassign(self, request):
         serializer = ReassignSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        moved = services.lead_reassign(
+        outcome = services.lead_reassign_or_queue(
             organization=self.organization,
             from_user=data["fromUserId"],
             to_user=data["toUserId"],
             statuses=data.get("status"),
             user=request.user,
         )
-        return Response(ReassignResponseSerializer({"reassigned": moved}).data)
+        if isinstance(outcome, Job):
+            headers = {"Location": f"/jobs/{outcome.pk}"}
+            return Response(JobSerializer(outcome).data, status=status.HTTP_202_ACCEPTED, headers=headers)
+        return Response(ReassignResponseSerializer({"reassigned": outcome}).data)
 
     def _paginated(self, queryset, serializer_class):
         if issubclass(serializer_class, FastRepresentationMixin):  # with every column a cursor can sort by

@@ -28,6 +28,7 @@ from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from events.models import Event
 from events.services import lead_event, record_events
+from jobs.models import Job
 from leads.models import Lead, LeadImport, LeadStatus
 from leads.tests.factories import LeadFactory
 from organizations.models import Organization, User
@@ -94,6 +95,14 @@ def world():
         last_response_body="Alpha Secret response",
     )
 
+    a_job = Job.objects.create(
+        organization=a,
+        created_by=a_admin,
+        kind=Job.Kind.REASSIGN,
+        params={"fromUserId": str(a_rep.pk), "toUserId": str(a_admin.pk), "status": None},
+        total=5000,
+    )
+
     b = OrganizationFactory(name="Beta Org")
     b_admin = UserFactory(organization=b, role=User.Role.ADMIN, is_staff=True, email="admin@beta.example")
     b_rep = UserFactory(organization=b, email="rep@beta.example")
@@ -104,6 +113,7 @@ def world():
     b_delivery = Delivery.objects.create(
         organization=b, webhook=b_webhook, event_id=b_lead.pk, event_type="lead.created", body="{}"
     )
+    b_job = Job.objects.create(organization=b, created_by=b_admin, kind=Job.Kind.REASSIGN, total=5000)
     return {
         "a": a,
         "a_user": a_rep,
@@ -115,6 +125,7 @@ def world():
         "a_webhook": a_webhook,
         "a_delivery": a_delivery,
         "a_rule": a_rule,
+        "a_job": a_job,
         "b_admin": b_admin,
         "b_user": b_rep,
         "b_lead": b_lead,
@@ -122,6 +133,7 @@ def world():
         "b_webhook": b_webhook,
         "b_delivery": b_delivery,
         "b_rule": b_rule,
+        "b_job": b_job,
     }
 
 
@@ -129,7 +141,7 @@ def a_markers(world):
     """Strings that would betray A's data in a response."""
     a = world["a"]
     markers = {str(a.pk), "Alpha Secret", "alpha.example", A_SOURCE}
-    for model in (Lead, Customer, User, Event, Webhook, Delivery, AssignmentRule):
+    for model in (Lead, Customer, User, Event, Webhook, Delivery, AssignmentRule, Job):
         markers |= {str(pk) for pk in model.objects.for_organization(a).values_list("pk", flat=True)}
     return markers
 
@@ -205,6 +217,7 @@ def a_object_for(cls, name, world):
             Webhook: world["a_webhook"],
             Delivery: world["a_delivery"],
             AssignmentRule: world["a_rule"],
+            Job: world["a_job"],
         }
         return objects[model].pk
     if name == "assigneeId":
@@ -290,6 +303,7 @@ def test_references_to_another_organization_in_bodies_are_refused_on_own_objects
         Webhook: world["b_webhook"],
         Delivery: world["b_delivery"],
         AssignmentRule: world["b_rule"],
+        Job: world["b_job"],
     }
     tried = 0
     for route, method, cls in ROUTES:
@@ -351,6 +365,7 @@ def test_lists_and_aggregates_show_nothing_of_another_organization(world):
     assert b.get("/events").json() == {"data": [], "nextCursor": None}
     assert [rule["name"] for rule in b.get("/assignment-rules").json()["data"]] == ["Beta Rule"]
     assert b.get("/assignment-rules/default").json() == {"userId": None}
+    assert [job["id"] for job in b.get("/jobs").json()["data"]] == [str(world["b_job"].pk)]
 
 
 def test_another_organizations_rules_and_users_are_never_used(world):
@@ -404,6 +419,7 @@ def a_object_of(model, world):
         Group: Group.objects.get_or_create(name="Alpha Secret Group")[0],
         LeadImport: a_lead_import(world),
         AssignmentRule: world["a_rule"],
+        Job: world["a_job"],
         DBTaskResult: DBTaskResult.objects.create(
             args_kwargs={"args": [str(world["a_lead"].pk)], "kwargs": {}},
             task_path="leads.tasks.alpha_secret_task",
