@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
 from leads.importing import (
     CUSTOM,
@@ -26,6 +27,7 @@ from leads.importing import (
     open_input,
 )
 from leads.models import LeadImport
+from leadsite.errors import Conflict
 from leadsite.text import UNSTORABLE_MESSAGE, is_unstorable_text, storable_text
 
 logger = logging.getLogger(__name__)
@@ -231,8 +233,8 @@ def lead_import_claim(import_id) -> LeadImport | None:
 COUNTS = ("created", "updated", "unchanged", "skipped")
 
 
-class RunTakenOver(Exception):
-    """The import's row no longer stands where this run left it: another run took it over."""
+class RunStopped(Exception):
+    """The import's row no longer stands where this run left it: it was cancelled, or another run took it over."""
 
 
 class _ReportBuffer(io.StringIO):
@@ -295,7 +297,7 @@ class _ProgressOnTheRow:
             **counts,
         )
         if not written:
-            raise RunTakenOver(f"Import {self.lead_import.pk} was taken over by another run; this one stops.")
+            raise RunStopped(f"Import {self.lead_import.pk} was cancelled or taken over; this run stops.")
 
 
 def lead_import_run(lead_import: LeadImport) -> None:
@@ -320,12 +322,14 @@ def lead_import_run(lead_import: LeadImport) -> None:
 
 
 def _run(lead_import: LeadImport) -> None:
+    if lead_import.dry_run and lead_import.committed_rows:  # a dry run keeps nothing to resume from: again
+        _restart(lead_import)
     resumed = lead_import.committed_rows
     report = _ReportBuffer(resumed=bool(resumed))
     progress = _ProgressOnTheRow(lead_import, report)
     importer = Importer(
         lead_import.organization,
-        import_options(lead_import),
+        import_options(lead_import, dry_run=lead_import.dry_run),
         errors=report,
         progress=progress,
         actor=lead_import.created_by,
@@ -345,8 +349,8 @@ def _run(lead_import: LeadImport) -> None:
     failure = ""
     try:
         importer.run(source)
-    except RunTakenOver:
-        logger.warning("Import %s was taken over by another run", lead_import.pk)
+    except RunStopped:  # its last batch rolled back; what committed before stays
+        logger.warning("Import %s was cancelled or taken over by another run", lead_import.pk)
         return
     except Exception as exc:  # the row says what happened; the worker's log has the traceback
         logger.exception("Import %s failed", lead_import.pk)
@@ -361,3 +365,65 @@ def _run(lead_import: LeadImport) -> None:
     if not result.skipped:
         fields["error_report"] = ""
     LeadImport.objects.filter(pk=lead_import.pk, status=Status.RUNNING).update(**fields)
+
+
+def _restart(lead_import: LeadImport) -> None:
+    fields = {"committed_rows": 0, "rows": 0, "position": 0, "error_report": "", "reasons": []}
+    fields.update({name: 0 for name in COUNTS})
+    LeadImport.objects.filter(pk=lead_import.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(lead_import, name, value)
+
+
+# -- Through the API (POST /imports) ----------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_import_queue(
+    *, organization, user, file_name: str, content: bytes, options: dict, mapping: dict, dry_run: bool
+) -> LeadImport:
+    """Store an uploaded file and queue its run in the task worker (the API's import: no preview step).
+
+    mapping: {column: target} over the one the importer's rules suggest (targets as `mapping_targets`).
+    Raises ValidationError (on `file` or `mapping`) if the file cannot be read or the mapping cannot work.
+    """
+    try:
+        lead_import = lead_import_create(
+            organization=organization, user=user, file_name=file_name, content=content, options=options
+        )
+    except ImportFileError as exc:
+        raise ValidationError({"file": [str(exc)]}) from None
+    unknown = [column for column in mapping if column not in lead_import.header]
+    if unknown:
+        columns = ", ".join(repr(column) for column in lead_import.header[:50])
+        raise ValidationError(
+            {"mapping": [f"{column!r} is not a column of the file; its columns: {columns}." for column in unknown]}
+        )
+    lead_import.mapping.update(mapping)
+    import_mapping = import_options(lead_import).mapping
+    columns = ColumnMap(import_mapping, lead_import.extra_to_custom_fields, text_values=True, read_id=True)
+    try:
+        columns.check_header(lead_import.header, lead_import.upsert or None)
+    except ImportFileError as exc:
+        raise ValidationError({"mapping": [str(exc)]}) from None
+    from leads.tasks import run_lead_import
+
+    lead_import.dry_run = dry_run
+    lead_import.status = Status.QUEUED
+    lead_import.task_id = str(run_lead_import.enqueue(str(lead_import.pk)).id)
+    lead_import.save(update_fields=["mapping", "dry_run", "status", "task_id"])
+    return lead_import
+
+
+FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+
+@transaction.atomic
+def lead_import_cancel(*, lead_import: LeadImport) -> LeadImport:
+    """A queued import never runs; a running one stops before its next batch commits (the batches written stay)."""
+    lead_import = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
+    if lead_import.status in FINISHED:
+        raise Conflict(f"The import has ended ({lead_import.status}); there is nothing to cancel.")
+    lead_import.status, lead_import.finished_at = Status.CANCELLED, timezone.now()
+    lead_import.save(update_fields=["status", "finished_at"])
+    return lead_import

@@ -235,7 +235,7 @@ class LeadHistory(models.Model):
 
 
 class LeadImport(models.Model):
-    """A file uploaded through the admin to be imported, and how its import went.
+    """A file uploaded to be imported (the admin's Leads → Import, or POST /imports), and how its import went.
 
     The file is kept in the database (not on a disk), so that the task worker on another machine
     reads it too. What an import does is leads.importing's; this row holds its options and results.
@@ -248,6 +248,7 @@ class LeadImport(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -265,6 +266,7 @@ class LeadImport(models.Model):
     mapping = models.JSONField(default=dict, blank=True)
     upsert = models.CharField(max_length=10, blank=True, default="")  # "", "email" or "id"
     extra_to_custom_fields = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)  # check every row and count what would happen; write nothing
     default_assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from customers.views import CustomerViewSet
 from events.views import EventViewSet
 from jobs.views import JobViewSet
+from leads.import_api import LeadImportViewSet
 from leads.views import LeadViewSet
 from leadsite.errors import not_found_view
 from leadsite.health import HealthView, ReadyView
@@ -40,6 +41,7 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("users", UserViewSet, basename="user")
 router.register("events", EventViewSet, basename="event")
 router.register("jobs", JobViewSet, basename="job")
+router.register("imports", LeadImportViewSet, basename="import")
 # Before "webhooks": /webhooks/deliveries/{id}/retry must not read "deliveries" as a webhook id.
 router.register("webhooks/deliveries", DeliveryViewSet, basename="webhook-delivery")
 router.register("webhooks", WebhookViewSet, basename="webhook")

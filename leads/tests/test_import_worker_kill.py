@@ -101,3 +101,47 @@ def test_three_concurrent_run_clicks_queue_a_large_import_once(organization, use
     from django_tasks_db.models import DBTaskResult
 
     assert DBTaskResult.objects.filter(task_path="leads.tasks.run_lead_import").count() == 1
+
+
+def test_through_the_api_progress_shows_while_it_runs_and_cancel_stops_it_between_batches(organization, user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from conftest import client_for
+
+    api = client_for(user)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["name", "email"])
+    for n in range(ROWS):
+        writer.writerow([f"Lead {n}", f"lead{n}@x.test"])
+    upload = SimpleUploadedFile("leads.csv", out.getvalue().encode())
+    import_id = api.post("/imports", {"file": upload}, format="multipart").json()["id"]
+    worker = start_worker()
+    try:
+        seen = []
+
+        def running_with_progress():
+            shown = api.get(f"/imports/{import_id}").json()
+            seen.append(shown)
+            return shown["status"] == "running" and shown["created"] >= 5_000
+
+        wait_until(running_with_progress, 180, worker)
+        assert 0 < seen[-1]["progress"] < 100 and seen[-1]["rowsRead"] >= 5_000 and seen[-1]["startedAt"]
+        cancelled = api.post(f"/imports/{import_id}/cancel")
+        assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+        # The worker stops before its next batch commits; it then takes no more of this import.
+        wait_until(lambda: not LeadImport.objects.filter(pk=import_id, task_id__in=running_tasks()).exists(), 120)
+    finally:
+        stop(worker)
+
+    lead_import = LeadImport.objects.get(pk=import_id)
+    assert lead_import.status == "cancelled" and lead_import.committed_rows < ROWS
+    written = Lead.objects.for_organization(organization).count()
+    assert written == lead_import.created == lead_import.committed_rows and written % 5_000 == 0
+    assert LeadHistory.objects.filter(organization=organization).count() == written
+
+
+def running_tasks():
+    from django_tasks_db.models import DBTaskResult
+
+    return [str(pk) for pk in DBTaskResult.objects.filter(status="RUNNING").values_list("pk", flat=True)]

@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
         "CustomerStatusEnum": "customers.models.Customer.Status",
         "UserRoleEnum": "organizations.models.User.Role",
         "ErrorCodeEnum": "leadsite.errors.ERROR_CODE_CHOICES",
+        "ImportUpsertEnum": "leads.import_api.UPSERT_CHOICES",
     },
 }
 

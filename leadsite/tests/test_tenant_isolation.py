@@ -114,6 +114,11 @@ def world():
         organization=b, webhook=b_webhook, event_id=b_lead.pk, event_type="lead.created", body="{}"
     )
     b_job = Job.objects.create(organization=b, created_by=b_admin, kind=Job.Kind.REASSIGN, total=5000)
+    a_import = a_lead_import({"a": a, "a_admin": a_admin})
+    b_import = LeadImport.objects.create(
+        organization=b, created_by=b_admin, file_name="beta.csv", content=b"name\nB\n", size=7, format="csv",
+        encoding="utf-8", header=["name"], mapping={"name": "name"}, status=LeadImport.Status.QUEUED,
+    )  # fmt: skip
     return {
         "a": a,
         "a_user": a_rep,
@@ -126,6 +131,7 @@ def world():
         "a_delivery": a_delivery,
         "a_rule": a_rule,
         "a_job": a_job,
+        "a_import": a_import,
         "b_admin": b_admin,
         "b_user": b_rep,
         "b_lead": b_lead,
@@ -134,6 +140,7 @@ def world():
         "b_delivery": b_delivery,
         "b_rule": b_rule,
         "b_job": b_job,
+        "b_import": b_import,
     }
 
 
@@ -141,7 +148,7 @@ def a_markers(world):
     """Strings that would betray A's data in a response."""
     a = world["a"]
     markers = {str(a.pk), "Alpha Secret", "alpha.example", A_SOURCE}
-    for model in (Lead, Customer, User, Event, Webhook, Delivery, AssignmentRule, Job):
+    for model in (Lead, Customer, User, Event, Webhook, Delivery, AssignmentRule, Job, LeadImport):
         markers |= {str(pk) for pk in model.objects.for_organization(a).values_list("pk", flat=True)}
     return markers
 
@@ -218,6 +225,7 @@ def a_object_for(cls, name, world):
             Delivery: world["a_delivery"],
             AssignmentRule: world["a_rule"],
             Job: world["a_job"],
+            LeadImport: world["a_import"],
         }
         return objects[model].pk
     if name == "assigneeId":
@@ -304,6 +312,7 @@ def test_references_to_another_organization_in_bodies_are_refused_on_own_objects
         Delivery: world["b_delivery"],
         AssignmentRule: world["b_rule"],
         Job: world["b_job"],
+        LeadImport: world["b_import"],
     }
     tried = 0
     for route, method, cls in ROUTES:
@@ -366,6 +375,7 @@ def test_lists_and_aggregates_show_nothing_of_another_organization(world):
     assert [rule["name"] for rule in b.get("/assignment-rules").json()["data"]] == ["Beta Rule"]
     assert b.get("/assignment-rules/default").json() == {"userId": None}
     assert [job["id"] for job in b.get("/jobs").json()["data"]] == [str(world["b_job"].pk)]
+    assert [item["id"] for item in b.get("/imports").json()["data"]] == [str(world["b_import"].pk)]
 
 
 def test_another_organizations_rules_and_users_are_never_used(world):
