@@ -80,8 +80,12 @@ def forget(worker_id: str) -> None:
     WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
 
 
-def sweep(now=None) -> list[tuple[str, bool]]:
-    """Recover the RUNNING tasks of dead workers; [(task id, whether it runs again)]."""
+def sweep(now=None, *, sweeper: str | None = None) -> list[tuple[str, bool]]:
+    """Recover the RUNNING tasks of dead workers; [(task id, whether it runs again)].
+
+    `sweeper`: the worker that sweeps, alive by definition (its thread may have stalled between its beat
+    and this sweep on a loaded machine: it must not take its own tasks for a dead worker's).
+    """
     now = now or timezone.now()
     expired_before = now - timedelta(seconds=settings.WORKER_LEASE_SECONDS)
     heartbeats = dict(WorkerHeartbeat.objects.values_list("worker_id", "seen_at"))
@@ -90,6 +94,8 @@ def sweep(now=None) -> list[tuple[str, bool]]:
         running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).select_for_update(skip_locked=True)
         for task in running.order_by("started_at"):
             worker_id = task.worker_ids[-1] if task.worker_ids else None
+            if sweeper is not None and worker_id == sweeper:
+                continue
             # A worker without a heartbeat row is gone, or does not beat (the stock db_worker): it keeps the
             # lease for WORKER_LEASE_SECONDS from the task's start.
             seen_at = heartbeats.get(worker_id, task.started_at)
@@ -145,7 +151,7 @@ class Heartbeat(threading.Thread):
                 close_old_connections()
                 try:
                     beat(self.worker_id)
-                    sweep()
+                    sweep(sweeper=self.worker_id)
                 except Exception:  # a lost database: the next beat tries again
                     logger.exception("Heartbeat of worker %s failed", self.worker_id)
                 if self.stopping.wait(settings.WORKER_HEARTBEAT_SECONDS):

@@ -131,6 +131,16 @@ def test_an_import_run_in_a_request_that_died_is_failed(organization, user):
     assert lead_import.status == "failed" and "web request running this import ended" in lead_import.failure
 
 
+def test_a_sweeping_worker_never_takes_its_own_tasks_for_a_dead_workers(organization, user, settings):
+    """Its thread may stall between its beat and its sweep on a loaded machine."""
+    settings.WORKER_LEASE_SECONDS = 30
+    _, task = queued_import(organization, user)
+    running(task, "me")
+    heartbeat("me", ago=timedelta(seconds=31))
+    assert leases.sweep(sweeper="me") == []
+    assert leases.sweep(sweeper="another") == [(str(task.id), True)]
+
+
 def test_heartbeats_of_workers_gone_a_day_are_forgotten():
     heartbeat("old", ago=timedelta(days=2))
     heartbeat("recent", ago=timedelta(minutes=1))

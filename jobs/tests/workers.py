@@ -10,7 +10,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 # A short lease, so a killed worker's task is taken over within seconds.
-LEASE = {"WORKER_HEARTBEAT_SECONDS": "0.3", "WORKER_LEASE_SECONDS": "2"}
+LEASE = {"WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_LEASE_SECONDS": "5"}
 
 
 def start_worker(**settings):

@@ -16,7 +16,7 @@ from jobs.leases import Heartbeat, beat, sweep
 class LeasedWorker(db_worker.Worker):
     def run(self) -> None:
         beat(self.worker_id)  # before the first claim: a task of ours is never taken for a dead worker's
-        sweep()
+        sweep(sweeper=self.worker_id)
         heartbeat = Heartbeat(self.worker_id)
         heartbeat.start()
         try:
