@@ -253,6 +253,7 @@ class LeadImportViewSet(
     pagination_class = PageLimitPagination
     filter_backends = []
     lookup_value_regex = "[^/]+"
+    extra_query_params = {"errors": ("format",)}  # DRF's, as the schema documents it: ?format=csv or json
 
     @classmethod
     def as_view(cls, actions=None, **initkwargs):
@@ -309,11 +310,11 @@ class LeadImportViewSet(
         return Response(LeadImportSerializer(lead_import).data)
 
     @extend_schema(
-        responses={(200, "text/csv"): OpenApiTypes.STR, **_errors(401, 404)},
+        responses={(200, "text/csv"): OpenApiTypes.STR, **_errors(400, 401, 404)},
         description="The skipped rows as CSV: line, errors, then the row as it was in the file (a header only "
         "when none was skipped). It grows batch by batch while the import runs.",
     )
-    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, CsvRenderer])
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, CsvRenderer], pagination_class=None)
     def errors(self, request, pk=None):
         lead_import = self.get_object()
         report = LeadImport.objects.filter(pk=lead_import.pk).values_list("error_report", flat=True).get()
