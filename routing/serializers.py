@@ -55,10 +55,10 @@ class MemberSerializer(StrictTypesMixin, serializers.Serializer):
     userId = OrganizationMemberField(source="user", help_text="A member of your organization.")
     weight = serializers.IntegerField(min_value=1, max_value=1000, default=1, help_text="Share under 'weighted'.")
     maxOpen = serializers.IntegerField(
-        source="max_open", min_value=1, required=False, allow_null=True, help_text="At most this many open leads."
+        source="max_open", min_value=1, max_value=1_000_000_000, required=False, allow_null=True, help_text="At most this many open leads."
     )
     maxPerDay = serializers.IntegerField(
-        source="max_per_day", min_value=1, required=False, allow_null=True, help_text="At most this many new a day."
+        source="max_per_day", min_value=1, max_value=1_000_000_000, required=False, allow_null=True, help_text="At most this many new a day."
     )
 
 
@@ -66,6 +66,7 @@ class AssignmentRuleSerializer(StrictTypesMixin, serializers.ModelSerializer):
     isActive = serializers.BooleanField(source="is_active", default=True)
     position = serializers.IntegerField(
         min_value=1,
+        max_value=1_000_000_000,
         required=False,
         help_text="1 is tried first; a new rule goes last unless given; a position beyond the last puts it last.",
     )
