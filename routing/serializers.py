@@ -55,10 +55,20 @@ class MemberSerializer(StrictTypesMixin, serializers.Serializer):
     userId = OrganizationMemberField(source="user", help_text="A member of your organization.")
     weight = serializers.IntegerField(min_value=1, max_value=1000, default=1, help_text="Share under 'weighted'.")
     maxOpen = serializers.IntegerField(
-        source="max_open", min_value=1, max_value=1_000_000_000, required=False, allow_null=True, help_text="At most this many open leads."
+        source="max_open",
+        min_value=1,
+        max_value=1_000_000_000,
+        required=False,
+        allow_null=True,
+        help_text="At most this many open leads.",
     )
     maxPerDay = serializers.IntegerField(
-        source="max_per_day", min_value=1, max_value=1_000_000_000, required=False, allow_null=True, help_text="At most this many new a day."
+        source="max_per_day",
+        min_value=1,
+        max_value=1_000_000_000,
+        required=False,
+        allow_null=True,
+        help_text="At most this many new a day.",
     )
 
 
