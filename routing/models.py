@@ -70,7 +70,7 @@ class RuleMember(models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["rule", "user"], name="rule_member_unique_user"),
+            models.UniqueConstraint(fields=["organization", "rule", "user"], name="rule_member_unique_user"),
             models.CheckConstraint(condition=models.Q(weight__gte=1), name="rule_member_weight_positive"),
         ]
 

@@ -62,6 +62,7 @@ def test_the_organization_scoped_models_are_the_documented_ones():
         "webhooks_delivery",
         "routing_assignmentrule",
         "routing_rulemember",
+        "jobs_job",
     }
 
 
