@@ -22,7 +22,7 @@ class ConditionsSerializer(StrictTypesMixin, serializers.Serializer):
         child=serializers.ChoiceField(choices=LeadStatus.choices), required=False, help_text="The lead's status is one."
     )
     customFields = serializers.DictField(
-        child=serializers.ListField(child=serializers.JSONField(), min_length=1),
+        child=serializers.ListField(child=serializers.JSONField(allow_null=True), min_length=1),
         required=False,
         help_text='{"<key>": [values]}: the lead\'s customFields[key] is one of the values (every key must hold).',
     )
