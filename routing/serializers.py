@@ -126,7 +126,7 @@ class DefaultAssigneeSerializer(StrictTypesMixin, serializers.Serializer):
 class SimulatedLeadSerializer(StrictTypesMixin, serializers.Serializer):
     """A lead's attributes, as far as conditions read them; `id` and `name` only come back in the answer."""
 
-    id = serializers.CharField(required=False, max_length=100)
+    id = serializers.CharField(required=False, allow_blank=True, max_length=100)
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     email = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=254)
     company = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
