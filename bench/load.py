@@ -4,9 +4,17 @@
 
 Three organizations: "bench-big" holds 80% of the leads (300 reps), "bench-mid" 15% (50 reps),
 "bench-small" 5% (10 reps). Every organization has an admin `admin@<slug>.example` with the
-password `bench-password`. Status, source, score (15% null), assignee (10% unassigned, the
-rest skewed towards a few busy reps) and dates (3 years, skewed towards recent) follow
-rough real-world shapes; the generator is seeded, so two runs give the same data.
+password `bench-password`. Source, assignee (10% unassigned, the rest skewed towards a few busy
+reps) and dates (3 years, skewed towards recent) follow rough real-world shapes; the generator is
+seeded, so two runs give the same data.
+
+Outcomes carry a planted signal for predictive scoring (issue 20): a share of the leads (`--open-share`,
+75% by default) stays open (new, contacted, qualified); the others are resolved, converted with the
+probability `bench.planted.true_probability` gives their source, email kind (company domain, free
+mail, none), phone presence and `customFields.industry`, else unqualified. Company presence follows
+the email kind, `customFields.country` and the assignee add nothing, and the manual score (15% null)
+is a noisy guess of the truth. The truth is a function of the stored fields, so a bench recovers it
+from the rows (`bench/scoring_bench.py` scores predictions against it).
 
 The rows go in with PostgreSQL COPY through psycopg 3: the secondary indexes are dropped
 first and rebuilt after (faster than maintaining them row by row), foreign-key triggers are
@@ -28,12 +36,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leads_bench")
+
+from bench import planted  # noqa: E402
 
 PASSWORD = "bench-password"
 ORGANIZATIONS = [("bench-big", 0.80, 300), ("bench-mid", 0.15, 50), ("bench-small", 0.05, 10)]
-STATUSES = [("new", 35), ("contacted", 25), ("qualified", 15), ("unqualified", 15), ("converted", 10)]
+# Open leads by status; resolved ones are converted or unqualified as bench/planted.py's truth draws.
+OPEN_STATUSES = [("new", 35), ("contacted", 25), ("qualified", 15)]
+OPEN_SHARE = 0.75  # of all leads (then about 10 % converted, 15 % unqualified)
 SOURCES = [
     ("website", 30),
     ("referral", 18),
@@ -67,27 +77,65 @@ CUSTOMER_COLUMNS = (
 ).split()
 
 
-def lead_rows(organization_id, reps, count, rng, offset, customers, now=NOW):
+def lead_rows(organization_id, reps, count, rng, offset, customers, now=NOW, open_share=OPEN_SHARE):
     """Yield `count` tuples in COLUMNS order; append to `customers` (CUSTOMER_COLUMNS) one customer per converted lead.
 
-    A converted lead has its customer and its convertedAt, as the database's lifecycle constraint demands.
+    A share `open_share` of the leads stays open (new, contacted, qualified); the others are resolved,
+    converted with the planted probability of bench/planted.py, else unqualified. A converted lead has its
+    customer and its convertedAt, as the database's lifecycle constraint demands.
     """
-    statuses = weighted(STATUSES, rng, count)
     sources = weighted(SOURCES, rng, count)
+    open_statuses = weighted(OPEN_STATUSES, rng, count)
     companies = [f"{a} {b} {s}" for a in WORDS for b in WORDS for s in SUFFIXES]
     # A few reps hold many leads: weight rep i by 1 / (i + 1) ** 0.8.
     assignees = rng.choices(reps, weights=[1 / (i + 1) ** 0.8 for i in range(len(reps))], k=count)
+    industry_shares = [
+        (value, (1 - planted.NO_INDUSTRY_SHARE) * weight / sum(planted.INDUSTRY_SHARES.values()))
+        for value, weight in planted.INDUSTRY_SHARES.items()
+    ]
+    industries = weighted([*industry_shares, (None, planted.NO_INDUSTRY_SHARE)], rng, count)
+    country_total = sum(weight for _, weight in planted.COUNTRIES.values())
+    country_shares = [
+        (code, (1 - planted.NO_COUNTRY_SHARE) * weight / country_total)
+        for code, (_, weight) in planted.COUNTRIES.items()
+    ]
+    countries = weighted([*country_shares, (None, planted.NO_COUNTRY_SHARE)], rng, count)
+    custom_json = {}  # (industry, country) -> its JSON text: a few dozen, written a million times
     for i in range(count):
         n = offset + i
+        source = sources[i]
         first, last = rng.choice(FIRST), rng.choice(LAST)
         age = int(THREE_YEARS * rng.random() ** 1.7)  # skewed towards recent leads
         created = now - timedelta(seconds=age, microseconds=rng.randrange(1_000_000))
         updated = created + timedelta(seconds=int(age * rng.random() * 0.5))
         contacted = None if rng.random() < 0.4 else created + timedelta(seconds=int(age * rng.random()))
-        status = statuses[i]
-        email = None if rng.random() < 0.05 else f"{first.lower()}.{last.lower()}{n}@example{n % 97}.com"
-        phone = None if rng.random() < 0.3 else f"+1-555-{n % 10_000_000:07d}"
-        company = None if rng.random() < 0.1 else rng.choice(companies)
+        country, industry = countries[i], industries[i]
+        draw = rng.random()
+        no_email = planted.NO_EMAIL_SHARE.get(source, planted.NO_EMAIL_SHARE_OTHERS)
+        if draw < no_email:
+            kind, email = "none", None
+        elif draw < no_email + planted.COMPANY_EMAIL_SHARE[source] * (1 - no_email):
+            tld = planted.COUNTRIES[country][0] if country else "com"
+            kind, email = "company", f"{first.lower()}.{last.lower()}{n}@example{n % 97}.{tld}"
+        else:
+            kind, email = "free", f"{first.lower()}{last.lower()}{n}@{rng.choice(planted.FREE_MAIL)}"
+        phone = (
+            f"+1-555-{n % 10_000_000:07d}"
+            if rng.random() < planted.PHONE_SHARE.get(source, planted.PHONE_SHARE_OTHERS)
+            else None
+        )
+        company = rng.choice(companies) if rng.random() < planted.COMPANY_SHARE[kind] else None
+        custom_fields = custom_json.get((industry, country))
+        if custom_fields is None:
+            values = {key: value for key, value in (("industry", industry), ("country", country)) if value}
+            custom_fields = custom_json[(industry, country)] = json.dumps(values)
+        probability = planted.true_probability(source, email, phone, {"industry": industry})
+        if rng.random() < open_share:
+            status = open_statuses[i]
+        else:
+            status = "converted" if rng.random() < probability else "unqualified"
+        # The manual score: 15 % never scored, the rest a rep's noisy guess of the truth.
+        score = None if rng.random() < 0.15 else min(100, max(0, int(rng.gauss(30 + 50 * probability, 20))))
         customer_id = None
         if status == "converted":
             customer_id = uuid.UUID(int=rng.getrandbits(128), version=4)
@@ -103,13 +151,13 @@ def lead_rows(organization_id, reps, count, rng, offset, customers, now=NOW):
             email,
             phone,
             company,
-            sources[i],
+            source,
             status,
-            None if rng.random() < 0.15 else min(100, max(0, int(rng.gauss(50, 22)))),
+            score,
             None if rng.random() < 0.1 else assignees[i],
             contacted,
             None if rng.random() < 0.8 else "Asked for a call back next quarter.",
-            "{}" if rng.random() < 0.9 else json.dumps({"industry": rng.choice(["saas", "retail", "health"])}),
+            custom_fields,
             rng.random() > 0.05,
             updated if status == "converted" else None,
             customer_id,
@@ -119,6 +167,8 @@ def lead_rows(organization_id, reps, count, rng, offset, customers, now=NOW):
 
 
 def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/leads_bench")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
@@ -130,7 +180,16 @@ def main():
         help="when the newest lead was created: a fixed day (the same rows every load) or today's midnight (UTC), "
         "so that the dashboard's last 30 days hold leads and contacts as a live organization's do",
     )
+    parser.add_argument(
+        "--open-share",
+        type=float,
+        default=OPEN_SHARE,
+        help="the share of leads left open (new, contacted, qualified); the rest are resolved, converted or "
+        f"unqualified as bench/planted.py's truth draws (default {OPEN_SHARE})",
+    )
     args = parser.parse_args()
+    if not 0 <= args.open_share <= 1:
+        parser.error("--open-share must be between 0 and 1")
 
     url = os.environ["DATABASE_URL"]
     if "bench" not in url.rsplit("/", 1)[-1]:
@@ -187,7 +246,9 @@ def main():
         customers = {organization_id: [] for organization_id, _, _ in plan}
         with cursor.copy(f"COPY leads_lead ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for organization_id, reps, count in plan:
-                rows = lead_rows(organization_id, reps, count, rng, offset, customers[organization_id], now)
+                rows = lead_rows(
+                    organization_id, reps, count, rng, offset, customers[organization_id], now, args.open_share
+                )
                 for row in rows:
                     copy.write_row(row)
                 offset += count
