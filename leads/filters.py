@@ -19,6 +19,12 @@ class LeadFilter(django_filters.FilterSet):
     isActive = StrictBooleanFilter(field_name="is_active")
     scoreMin = IntegerFilter(field_name="score", lookup_expr="gte")
     scoreMax = IntegerFilter(field_name="score", lookup_expr="lte")
+    predictedScoreMin = IntegerFilter(
+        field_name="predicted_score", lookup_expr="gte", help_text="Leads whose predictedScore is at least this."
+    )
+    predictedScoreMax = IntegerFilter(
+        field_name="predicted_score", lookup_expr="lte", help_text="Leads whose predictedScore is at most this."
+    )
     createdAfter = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
     createdBefore = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
     lastContactedBefore = UTCDateTimeFilter(field_name="last_contacted_at", lookup_expr="lt")

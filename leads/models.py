@@ -22,6 +22,7 @@ SORTABLE_FIELDS = {
     "createdAt": "created_at",
     "updatedAt": "updated_at",
     "lastContactedAt": "last_contacted_at",
+    "predictedScore": "predicted_score",
 }
 
 
@@ -99,6 +100,10 @@ class Lead(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Bumped by every write (services, reassign, import, admin, merge): the ETag (leadsite/etags.py).
     version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # The organization's scoring model's calibrated probability of conversion, in percent (scoring/):
+    # null while it has no model, and for converted or unqualified leads. Never written by a client. No CHECK
+    # constraint: on SQLite adding one rebuilds leads_lead, which drops the tally triggers (leads/tallies.py).
+    predicted_score = models.SmallIntegerField(null=True, blank=True, editable=False)
 
     objects = OrganizationScopedQuerySet.as_manager()
 

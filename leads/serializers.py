@@ -48,6 +48,24 @@ class CustomFieldsField(serializers.JSONField):
     """customFields: a JSON object (see leads.validators.validate_custom_fields)."""
 
 
+PREDICTED_SCORE_HELP = (
+    "The organization's scoring model's calibrated probability that the lead converts, in percent (0-100; "
+    "GET /leads/{id}/prediction explains it). Null while the organization has no ready model, and for converted "
+    "or unqualified leads. Read-only: the user's own estimate is `score`."
+)
+
+
+def predicted_score_field():
+    return serializers.IntegerField(
+        source="predicted_score",
+        read_only=True,
+        allow_null=True,
+        min_value=0,
+        max_value=100,
+        help_text=PREDICTED_SCORE_HELP,
+    )
+
+
 class LeadSerializer(StrictTypesMixin, FastRepresentationMixin, serializers.ModelSerializer):
     """A lead as the spec shows it, camelCase in and out.
 
@@ -59,6 +77,7 @@ class LeadSerializer(StrictTypesMixin, FastRepresentationMixin, serializers.Mode
     email = serializers.EmailField(max_length=254, required=False, allow_null=True, allow_blank=True)
     status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
     score = serializers.IntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX, required=False, allow_null=True)
+    predictedScore = predicted_score_field()
     assignedTo = OrganizationUserField(source="assigned_to", required=False, allow_null=True)
     lastContactedAt = TimestampField(source="last_contacted_at", required=False, allow_null=True)
     customFields = CustomFieldsField(source="custom_fields", required=False)
@@ -80,6 +99,7 @@ class LeadSerializer(StrictTypesMixin, FastRepresentationMixin, serializers.Mode
             "source",
             "status",
             "score",
+            "predictedScore",
             "assignedTo",
             "lastContactedAt",
             "notes",
@@ -143,21 +163,23 @@ class LeadUpdateSerializer(LeadSerializer):
 
 
 class LeadBySourceSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    predictedScore = predicted_score_field()
     createdAt = TimestampField(source="created_at", read_only=True)
 
     class Meta:
         model = Lead
-        fields = ["id", "name", "email", "source", "status", "score", "createdAt"]
+        fields = ["id", "name", "email", "source", "status", "score", "predictedScore", "createdAt"]
         read_only_fields = fields
 
 
 class LeadByAssigneeSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     assignedTo = serializers.UUIDField(source="assigned_to_id", read_only=True)
+    predictedScore = predicted_score_field()
     lastContactedAt = TimestampField(source="last_contacted_at", read_only=True, allow_null=True)
 
     class Meta:
         model = Lead
-        fields = ["id", "name", "assignedTo", "status", "score", "lastContactedAt"]
+        fields = ["id", "name", "assignedTo", "status", "score", "predictedScore", "lastContactedAt"]
         read_only_fields = fields
 
 

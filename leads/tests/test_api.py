@@ -23,6 +23,7 @@ LEAD_KEYS = {
     "source",
     "status",
     "score",
+    "predictedScore",
     "assignedTo",
     "lastContactedAt",
     "notes",
@@ -523,7 +524,7 @@ def test_by_source_lists_the_spec_fields_paginated(api, organization):
     assert response.status_code == 200
     body = response.json()
     assert (body["total"], body["page"], body["limit"], body["totalPages"]) == (3, 1, 2, 2)
-    assert set(body["data"][0]) == {"id", "name", "email", "source", "status", "score", "createdAt"}
+    assert set(body["data"][0]) == {"id", "name", "email", "source", "status", "score", "predictedScore", "createdAt"}
     assert all(row["source"] == "website" for row in body["data"])
     assert api.get("/leads/by-source/unknown").json()["data"] == []
 
@@ -538,7 +539,7 @@ def test_assigned_to_lists_the_spec_fields(api, organization):
     assert response.status_code == 200
     body = response.json()
     assert [row["id"] for row in body["data"]] == [str(lead.id)]
-    assert set(body["data"][0]) == {"id", "name", "assignedTo", "status", "score", "lastContactedAt"}
+    assert set(body["data"][0]) == {"id", "name", "assignedTo", "status", "score", "predictedScore", "lastContactedAt"}
     assert body["data"][0]["assignedTo"] == str(rep.id)
 
 

@@ -38,6 +38,7 @@ LEAD_INDEXES = {
     "lead_status_idx": "sortField=status",
     "lead_score_idx": "sortField=score; the top scorers of /leads/stats/scoring",
     "lead_lastcontacte_idx": "sortField=lastContactedAt; the lastContactedBefore filter",
+    "lead_predictedsco_idx": "sortField=predictedScore",
     "lead_org_assignee_idx": "the total of /leads/assigned-to/{id}; POST /leads/reassign",
     "lead_org_email_lower_idx": "the duplicate check of POST /leads; the importer's email look-up; duplicates",
     "lead_org_phone_digits_idx": "GET /leads/duplicates: the leads of a page's phone groups (PostgreSQL)",

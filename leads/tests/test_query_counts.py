@@ -34,6 +34,7 @@ def leads(organization, rep):
             assigned_to=rep if i % 3 else None,
             source="website" if i % 2 else None,
             score=None if i % 4 == 0 else i,
+            predicted_score=None if i % 4 == 1 else i,
             email=None if i % 5 == 0 else f"lead{i}@example.com",
             status=["new", "contacted", "qualified"][i % 3],
             last_contacted_at=timezone.now() if i % 2 else None,
