@@ -29,6 +29,7 @@ from leads.history import Action, created_changes, field_changes, history_entry,
 from leads.models import Lead, LeadHistory, LeadStatus
 from organizations.emails import normalize_email
 from organizations.models import Organization, User
+from routing.models import AssignmentRule, Method, RuleMember
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Organization"
@@ -60,7 +61,32 @@ def seed_demo(*, now: datetime | None = None) -> Seeded:
     for planned in demo_history(now):
         writer.add(planned)
     writer.save()
+    _assignment_rules(organization, users)
     return Seeded(organization, members, len(writer.leads))
+
+
+# The demo's routing, written with its history (not again once an admin has changed it): referrals to
+# the two senior reps by weight, trade shows in strict rotation, everything else to whoever has least
+# open work, at most 150 open leads each; beyond that the admin gets the lead.
+DEMO_RULES = (
+    ("Referrals to senior reps", Method.WEIGHTED, {"source": ["referral"]}, (("maria", 2, None), ("james", 1, None))),
+    ("Trade shows", Method.ROUND_ROBIN, {"source": ["trade_show"]}, (("priya", 1, None), ("tom", 1, None))),
+    ("Everything else", Method.LEAST_LOADED, {}, tuple((key, 1, 150) for key in ("maria", "james", "priya", "tom"))),
+)
+
+
+def _assignment_rules(organization, users: dict) -> None:
+    for position, (name, method, conditions, members) in enumerate(DEMO_RULES, start=1):
+        rule = AssignmentRule.objects.create(
+            organization=organization, name=name, method=method, conditions=conditions, position=position
+        )
+        RuleMember.objects.bulk_create(
+            RuleMember(
+                organization=organization, rule=rule, user=users[key], position=index, weight=weight, max_open=cap
+            )
+            for index, (key, weight, cap) in enumerate(members)
+        )
+    Organization.objects.filter(pk=organization.pk).update(default_assignee=users["demo"])
 
 
 def _members(organization) -> list[tuple[Member, User]]:
