@@ -32,6 +32,7 @@ class Job(models.Model):
 
     class Kind(models.TextChoices):
         REASSIGN = "reassign", "Reassign leads"
+        ROUTE = "route", "Route unassigned leads"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting for the task worker"

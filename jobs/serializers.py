@@ -25,7 +25,8 @@ class JobSerializer(serializers.ModelSerializer):
             "nullable": True,
             "additionalProperties": True,
             "description": "Once succeeded: what the synchronous request would have answered (reassign: "
-            '`{"reassigned": n}`).',
+            '`{"reassigned": n}`; route: `{"routed", "unassigned", "byRule", "byUser"}`). While a route job runs: '
+            "its figures so far.",
         }
     )(serializers.JSONField)(read_only=True)
     notice = serializers.CharField(read_only=True, help_text="What interrupted it, if anything (it resumed).")

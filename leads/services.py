@@ -460,16 +460,21 @@ def lead_routing_attributes(lead: Lead) -> dict:
 
 
 @transaction.atomic
-def leads_route(*, organization, lead_ids: list, user, via: str = "api") -> list[tuple[Lead, object, bool]]:
+def leads_route(
+    *, organization, lead_ids: list, user, via: str = "api", unassigned_only: bool = False
+) -> list[tuple[Lead, object, bool]]:
     """Route existing leads of the organization again, by the rules as they are now; [(lead, decision, moved)].
 
     The leads are locked (in id order), then the rules' pools; a lead whose decision names another
     user than its assignee moves to them (one UPDATE per 1,000), with a history entry via "rule"
-    and a lead.updated event that say why. A lead no rule places keeps its assignee.
+    and a lead.updated event that say why. A lead no rule places keeps its assignee. With
+    `unassigned_only` (a backlog), a lead that is no longer open and unassigned once locked (someone
+    assigned or closed it meanwhile) is left alone and not in the answer.
     """
-    locked = list(
-        Lead.objects.for_organization(organization).filter(pk__in=list(lead_ids)).select_for_update().order_by("pk")
-    )
+    leads = Lead.objects.for_organization(organization).filter(pk__in=list(lead_ids))
+    if unassigned_only:
+        leads = leads.filter(selectors.open_leads_q(), assigned_to__isnull=True)
+    locked = list(leads.select_for_update().order_by("pk"))
     if not locked:
         return []
     decisions = route_new_leads(organization=organization, leads=[lead_routing_attributes(lead) for lead in locked])

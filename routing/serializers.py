@@ -185,8 +185,6 @@ class RoutingSerializer(serializers.Serializer):
 class RouteBacklogResponseSerializer(serializers.Serializer):
     routed = serializers.IntegerField(help_text="Leads assigned now.")
     unassigned = serializers.IntegerField(help_text="Leads looked at that no rule (nor the default) placed.")
-    remaining = serializers.IntegerField(help_text="Matching open unassigned leads beyond this call's bound.")
-    limit = serializers.IntegerField(help_text="How many leads one call routes at most; call again for the rest.")
     byRule = serializers.DictField(child=serializers.IntegerField(), help_text="Leads routed per rule name.")
     byUser = serializers.DictField(child=serializers.IntegerField(), help_text="Leads routed per user id.")
 

@@ -1,10 +1,12 @@
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobs.models import Job
+from jobs.serializers import JobSerializer
 from leads import selectors as lead_selectors
 from leads.filters import LeadFilter
 from leads.models import Lead
@@ -249,13 +251,35 @@ class LeadRoutingViewSet(CheckedParametersMixin, OrganizationScopedViewSetMixin,
     @extend_schema(
         operation_id="leads_route_backlog",
         request=None,
-        responses={200: RouteBacklogResponseSerializer, **_errors(400, 401, 403)},
+        parameters=[
+            OpenApiParameter(
+                "Location", str, OpenApiParameter.HEADER, response=[202], description="/jobs/{id} of the job (202)"
+            )
+        ],
+        responses={
+            200: RouteBacklogResponseSerializer,
+            202: OpenApiResponse(
+                JobSerializer,
+                description="More than 1,000 leads: a job routes them (Location: /jobs/{id}; kind `route`; once "
+                "succeeded its `result` is this 200's body, while it runs the figures so far)",
+            ),
+            **_errors(400, 401, 403),
+        },
         description="Routes the organization's open (new, contacted, qualified; active) unassigned leads, narrowed by "
-        "the list's filters, oldest first: up to `limit` per call, in transactions of 1,000; call again while "
-        "`remaining` is above 0.",
+        "the list's filters, oldest first, by the rules as they are now. Up to 1,000 leads are routed in the request, "
+        "in one transaction (200, what it did). More are a job (202, at once): the task worker routes them in "
+        "transactions of 1,000 leads, those created before the request; GET /jobs/{id} shows its progress. A lead "
+        "no rule nor the default places stays unassigned and counts in `unassigned`.",
         filters=True,
     )
     @action(detail=False, methods=["post"], url_path="route")
     def route_backlog(self, request):
         leads = self.filter_queryset(self.get_queryset())
-        return Response(backlog.route_backlog(organization=self.organization, user=request.user, leads=leads))
+        filters = {name: values for name, values in request.query_params.lists() if name in LeadFilter.base_filters}
+        outcome = backlog.route_backlog_or_queue(
+            organization=self.organization, user=request.user, leads=leads, filters=filters
+        )
+        if isinstance(outcome, Job):
+            headers = {"Location": f"/jobs/{outcome.pk}"}
+            return Response(JobSerializer(outcome).data, status=status.HTTP_202_ACCEPTED, headers=headers)
+        return Response(RouteBacklogResponseSerializer(outcome).data)
