@@ -1,7 +1,7 @@
 """The sales-ops dashboard in the admin: the organization's pipeline, weekly intake, scores and reps.
 
 The figures come from `selectors.lead_dashboard_rows` (three aggregate queries, two of them over the
-running counts of leads/tallies.py), cached for a minute
+running counts of leads/tallies.py) and this week's routing (`selectors.routed_this_week`, one), cached for a minute
 per organization and period; the page says "as of" when they were computed. The source filter is
 applied to the cached rows, so switching sources costs no query.
 """
@@ -53,7 +53,9 @@ def dashboard_view(request):
         rows, as_of = _cached_rows(organization, period)
         links = LeadListLinks(organization if request.user.is_superuser else None, source)
         context.update(as_of=as_of, **dashboard_figures(rows, source=source, period=period, now=as_of, links=links))
-        context["reps"] = reps_table_rows(_reps(rows, source, organization, links))
+        members = list(User.objects.for_organization(organization).only("pk", "name", "email", "is_active"))
+        context["reps"] = reps_table_rows(_reps(rows, source, members, links))
+        context["routed_week"] = selectors.with_user_names(rows["routed_week"], members)
     return TemplateResponse(request, "admin/leads/dashboard.html", context)
 
 
@@ -83,6 +85,7 @@ def _cached_rows(organization, period):
     if cached is None:
         now = timezone.now()
         rows = selectors.lead_dashboard_rows(organization=organization, days=period, now=now)
+        rows["routed_week"] = selectors.routed_this_week(organization=organization, today=timezone.localdate(now))
         if rows.pop("unfolded_tally_rows") > COMPACT_AFTER:
             tallies.compact(organization_id=organization.pk)
         cached = (rows, now)
@@ -182,13 +185,12 @@ def _sum(rows, key):
     return sum(row[key] or 0 for row in rows)
 
 
-def _reps(rows, source, organization, links):
+def _reps(rows, source, members, links):
     """One line per member holding leads (or active), and one for unassigned leads, busiest first."""
     by_user = {}
     for row in rows["by_assignee_and_source"]:
         if not source or row["source"] == source:
             by_user.setdefault(row["assigned_to"], []).append(row)
-    members = User.objects.for_organization(organization).only("pk", "name", "email", "is_active")
     reps = []
     for member in members:
         if member.pk in by_user or member.is_active:

@@ -1,9 +1,11 @@
 """Reads of leads that are more than a filtered list. Every one starts from for_organization."""
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, time, timedelta
 
 from django.db.models import Avg, CharField, Count, F, Func, IntegerField, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Lower, Replace
+from django.utils import timezone
 
 from leads.models import SCORE_BANDS, Lead, LeadHistory, LeadStatus, LeadTally, LeadWeekTally
 
@@ -229,14 +231,37 @@ def _zeros_for_none(row: dict, keys=("assigned_to", "source", "week")) -> dict:
 def routed_since(*, organization, since) -> dict:
     """Leads routed since `since` (a date), most first: {"byRule": [(rule name, n)], "byUser": [(user id, n)]}.
 
-    Read from the history entries routing writes (via "rule"), grouped by the database.
+    Read from the history entries routing writes (via "rule"), grouped by the database in one query.
+    The entries' ids are time-ordered (leadsite.ids.uuid7), so the primary key bounds the scan to the
+    entries written since then (of every organization), not all of this organization's history.
     """
     from django.db.models.fields.json import KT
 
-    entries = LeadHistory.objects.for_organization(organization).filter(via="rule", created_at__date__gte=since)
-    by_rule = entries.values(rule=KT("changes__routing__ruleName")).annotate(n=Count("id")).order_by("-n", "rule")
-    by_user = entries.values(user=KT("changes__routing__userId")).annotate(n=Count("id")).order_by("-n", "user")
+    start = datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
+    first_id = uuid.UUID(int=(int(start.timestamp() * 1000) & 0xFFFF_FFFF_FFFF) << 80)
+    entries = LeadHistory.objects.for_organization(organization).filter(
+        pk__gte=first_id, via="rule", created_at__gte=start
+    )
+    groups = entries.values(rule=KT("changes__routing__ruleName"), user=KT("changes__routing__userId"))
+    by_rule, by_user = {}, {}
+    for row in groups.annotate(n=Count("id")).order_by():
+        rule = row["rule"] or "(organization default)"
+        by_rule[rule] = by_rule.get(rule, 0) + row["n"]
+        by_user[row["user"]] = by_user.get(row["user"], 0) + row["n"]
     return {
-        "byRule": [(row["rule"] or "(organization default)", row["n"]) for row in by_rule],
-        "byUser": [(row["user"], row["n"]) for row in by_user],
+        "byRule": sorted(by_rule.items(), key=lambda item: (-item[1], item[0])),
+        "byUser": sorted(by_user.items(), key=lambda item: (-item[1], str(item[0]))),
     }
+
+
+def routed_this_week(*, organization, today=None) -> dict:
+    """routed_since Monday (`today`'s week): {"since", "byRule", "byUser"}, the users as ids."""
+    today = today or timezone.localdate()
+    since = today - timedelta(days=today.weekday())
+    return {"since": since, **routed_since(organization=organization, since=since)}
+
+
+def with_user_names(week: dict, users) -> dict:
+    """The week's figures with each user id replaced by the user's name (or email), from `users`."""
+    names = {str(user.pk): user.name or user.email for user in users}
+    return {**week, "byUser": [(names.get(str(user_id), user_id), count) for user_id, count in week["byUser"]]}

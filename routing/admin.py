@@ -1,9 +1,6 @@
 """Assignment rules in the admin, in the order they are tried: move up and down, each member's
 availability and load, and what routing did this week. Organization admins change them; other staff look."""
 
-import uuid
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -153,20 +150,11 @@ class AssignmentRuleAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         organization = None if request.user.is_superuser else request.user.organization_id
-        since = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
-        week = lead_selectors.routed_since(organization=organization, since=since) if organization else None
-        if week:
-            names = dict(
-                User.objects.for_organization(organization)
-                .filter(pk__in=[user_id for user_id, _ in week["byUser"]])
-                .values_list("pk", "email")
-            )
-            week["byUser"] = [(names.get(_uuid(user_id), user_id), count) for user_id, count in week["byUser"]]
-        return super().changelist_view(request, {**(extra_context or {}), "routed_week": week, "week_start": since})
-
-
-def _uuid(value):
-    try:
-        return uuid.UUID(value)
-    except (TypeError, ValueError):
-        return value
+        week = None
+        if organization:
+            week = lead_selectors.routed_this_week(organization=organization)
+            ids = [user_id for user_id, _ in week["byUser"] if user_id]
+            users = User.objects.for_organization(organization).filter(pk__in=ids) if ids else []
+            week = lead_selectors.with_user_names(week, users)
+        context = {"routed_week": week, "week_start": week and week["since"]}
+        return super().changelist_view(request, {**(extra_context or {}), **context})

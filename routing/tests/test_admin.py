@@ -1,8 +1,13 @@
 """The rules in the admin: in order, moved up and down, members' availability and load, this week's routing."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from leads.models import LeadHistory
 from leads.tests.factories import LeadFactory
 from organizations.models import User
 from organizations.tests.factories import UserFactory
@@ -93,7 +98,42 @@ def test_routed_this_week(staff, organization, rules):
     admin_user = User.objects.get(organization=organization, role="admin")
     client_for(admin_user).post("/leads", {"name": "Routed"}, format="json")
     page = staff.get("/admin/routing/assignmentrule/").content.decode()
-    assert "Routed this week" in page and "ana@example.com" in page
+    assert "Routed this week" in page and "<td>Ana</td><td>1</td>" in page
+
+
+def test_the_dashboard_shows_this_weeks_routing_per_rule_and_per_rep(staff, organization, other_user, other_api):
+    from conftest import client_for
+
+    ana, ben = (UserFactory(organization=organization, name=name) for name in ("Ana", "Ben"))
+    rule_create(
+        organization=organization,
+        data={"name": "Referrals", "conditions": {"source": ["referral"]}, "members": [{"user": ben}]},
+    )
+    rule_create(organization=organization, data={"name": "Everyone", "members": [{"user": ana}, {"user": ben}]})
+    api = client_for(User.objects.get(organization=organization, role="admin"))
+    for source in ("website", "website", "website", "referral"):
+        assert api.post("/leads", {"name": "Routed", "source": source}, format="json").status_code == 201
+    # Last week's routing is not this week's; another organization's is never shown.
+    old = LeadHistory.objects.filter(via="rule").order_by("created_at", "id").first()
+    LeadHistory.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    other_rep = UserFactory(organization=other_user.organization, name="Zed")
+    rule_create(organization=other_rep.organization, data={"name": "Elsewhere", "members": [{"user": other_rep}]})
+    assert other_api.post("/leads", {"name": "Theirs"}, format="json").status_code == 201
+
+    page = staff.get("/admin/dashboard/").content.decode()
+
+    section = page[page.index('id="routed-this-week"') :]
+    by_rule = section[section.index('id="routed-by-rule"') : section.index('id="routed-by-rep"')]
+    by_rep = section[section.index('id="routed-by-rep"') : section.index("</section>")]
+    assert re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">(\d+)</td></tr>", by_rule) == [
+        ("Everyone", "2"),
+        ("Referrals", "1"),
+    ]
+    assert re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">(\d+)</td></tr>", by_rep) == [
+        ("Ben", "2"),
+        ("Ana", "1"),
+    ]
+    assert "Elsewhere" not in page and "Zed" not in page
 
 
 def test_the_dashboard_links_to_this_weeks_routing(staff):
