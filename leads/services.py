@@ -5,8 +5,6 @@ same transaction, one INSERT each, from the same values: `user` is who did it an
 came from ("api", "admin", "import").
 """
 
-from functools import partial
-
 from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
@@ -71,8 +69,7 @@ def route_new_leads(*, organization, leads: list[dict]) -> list:
     Two queries (the pools, locked, with their open-lead counts; the rules' turns written back), and
     one more when a lead falls through to the organization's default assignee.
     """
-    open_leads_of = partial(selectors.open_leads_count_of, organization=organization)
-    return choose_assignees(organization=organization, leads=leads, open_leads_of=open_leads_of)
+    return choose_assignees(organization=organization, leads=leads, open_leads_of=selectors.open_leads_count_of)
 
 
 def routed_history_entry(*, lead, decision, actor) -> LeadHistory:
