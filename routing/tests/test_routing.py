@@ -257,3 +257,36 @@ def test_routes_of_another_organizations_lead_are_not_found(other_api, organizat
     assert other_api.post("/leads/route").json()["routed"] == 0
     lead.refresh_from_db()
     assert lead.assigned_to is None
+
+
+def test_the_admins_add_form_routes_and_its_explicit_assignee_wins(organization, reps):
+    from django.test import Client
+    from django.urls import reverse
+
+    staff = UserFactory(organization=organization, role="admin", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    make_rule(organization, reps[1:2], name="Ben only")
+    data = {"name": "From the admin", "status": "new", "custom_fields": "{}"}
+    assert client.post(reverse("admin:leads_lead_add"), data).status_code == 302
+    routed = Lead.objects.get(name="From the admin")
+    assert routed.assigned_to == reps[1]
+    entry = LeadHistory.objects.get(lead_id=routed.pk, via="rule")
+    assert entry.changes["routing"]["ruleName"] == "Ben only"
+    explicit = {**data, "name": "Chosen", "assigned_to": str(reps[2].pk)}
+    assert client.post(reverse("admin:leads_lead_add"), explicit).status_code == 302
+    assert Lead.objects.get(name="Chosen").assigned_to == reps[2]
+    assert not LeadHistory.objects.filter(lead_id=Lead.objects.get(name="Chosen").pk, via="rule").exists()
+
+
+def test_merge_survivors_keep_their_assignee_and_are_not_routed(api, organization, reps):
+    make_rule(organization, reps[1:2])
+    kept = LeadFactory(organization=organization, assigned_to=reps[2], email="a@example.com")
+    bare = LeadFactory(organization=organization, assigned_to=None, email="b@example.com")
+    for survivor in (kept, bare):
+        duplicate = LeadFactory(organization=organization, assigned_to=reps[0], email=survivor.email)
+        response = api.post(f"/leads/{survivor.pk}/merge", {"duplicateIds": [str(duplicate.pk)]}, format="json")
+        assert response.status_code == 200, response.json()
+    assert Lead.objects.get(pk=kept.pk).assigned_to == reps[2]
+    assert Lead.objects.get(pk=bare.pk).assigned_to == reps[0]  # an empty field filled from the duplicate, not routed
+    assert not LeadHistory.objects.filter(via="rule").exists()
