@@ -1,7 +1,7 @@
 """What lead routing costs: a create (time and queries) and an import, with routing and without, in one run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/leads_routing_bench .venv/bin/python bench/routing_bench.py \\
-        [--creates 300] [--rows 20000] [--rounds 3]
+        [--creates 300] [--rows 20000] [--rounds 3] [--open-leads 50000]
 
 In process, against DATABASE_URL (emptied: its name must contain "bench"). The organization has three
 rules: two that do not match (a source, an email domain) and a least_loaded pool of three reps with
@@ -9,6 +9,8 @@ maxOpen, so every decision reads the pools, locks them, counts open leads and wr
 Rounds alternate with and without routing so the machine's load hits both alike. Creates go through
 leads.services.lead_create (as POST /leads after validation); the import is import_leads --processes 1
 of a generated CSV, `--no-routing` for the runs without. Prints medians, ratios and the load average.
+`--open-leads N` then gives each rep N open leads and times creates again: least_loaded and maxOpen
+count each member's open leads on every decision, so that cost grows with them.
 """
 
 import argparse
@@ -74,6 +76,22 @@ def time_creates(organization, count, route):
     return statistics.median(durations) * 1000, len(queries)
 
 
+def time_with_open_leads(organization, reps, count, creates):
+    from django.db import connection
+
+    from leads.models import Lead
+
+    for rep in reps:
+        leads = (Lead(organization=organization, name=f"Open {i}", assigned_to=rep) for i in range(count))
+        Lead.objects.bulk_create(leads, batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+    for route in (True, False):
+        ms, queries = time_creates(organization, creates, route)
+        print(f"create with {count:,} open leads a rep, routing {'on ' if route else 'off'}: median {ms:.2f} ms")
+    empty_tables()
+
+
 def time_import(organization, path, route):
     from django.core.management import call_command
 
@@ -90,9 +108,10 @@ def main():
     parser.add_argument("--creates", type=int, default=300)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--open-leads", type=int, default=0)
     options = parser.parse_args()
     organization = prepare(SLUG, "Routing bench")
-    setup_rules(organization)
+    reps = setup_rules(organization)
     print(f"load average before: {os.getloadavg()}")
 
     create = {True: [], False: []}
@@ -126,6 +145,9 @@ def main():
         on, off = statistics.median(imports[True]), statistics.median(imports[False])
         print(f"import ratio on/off: {on / off:.3f}")
     print(f"load average after: {os.getloadavg()}")
+    if options.open_leads:
+        time_with_open_leads(organization, reps, options.open_leads, min(options.creates, 50))
+        print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":
