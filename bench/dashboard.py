@@ -6,7 +6,9 @@
 Requests go through Django's test client, the whole stack, logged in as that organization's admin.
 "cold" clears the cache first, so the three aggregate queries run (two over the tallies of
 leads/tallies.py, one over the leads contacted or created in the last 30 days); "cached" is the same page within
-the minute the figures are kept; "other source" switches the source filter on cached figures. Each
+the minute the figures are kept; "other source" switches the source filter on cached figures; the
+"predictions part" (issue 20: /admin/dashboard/predictions/, the page fetches it after it loads) reads
+every open lead in one query, cold and cached likewise. Each
 line prints the median and the slowest of `-n` requests, the SQL queries of one request and the
 time of each aggregate query alone; the load average is printed before and after, since the
 machine is shared.
@@ -77,6 +79,24 @@ def main():
         for label, call in lines:
             median, slowest, queries = timed(call, args.n)
             print(f"{label:<34} {median:>7.0f}ms {slowest:>7.0f}ms {queries:>8}")
+
+    def predictions(**params):
+        response = client.get("/admin/dashboard/predictions/", params)
+        assert response.status_code == 200, response.status_code
+
+    def predictions_cold():
+        cache.clear()
+        predictions()
+
+    # The predictions part (issue 20), fetched by the page right after it unless cached.
+    for label, call in [
+        ("predictions part, cold", predictions_cold),
+        ("predictions part, cached", predictions),
+        ("predictions part, other source", lambda: predictions(source="referral")),
+        ("page with the part cached", lambda: get(period=30)),
+    ]:
+        median, slowest, queries = timed(call, args.n)
+        print(f"{label:<34} {median:>7.0f}ms {slowest:>7.0f}ms {queries:>8}")
 
     print("the aggregate queries alone (median of -n):")
     for period in (30, 365):

@@ -4,6 +4,12 @@ The figures come from `selectors.lead_dashboard_rows` (three aggregate queries, 
 running counts of leads/tallies.py) and this week's routing (`selectors.routed_this_week`, one), cached for a minute
 per organization and period; the page says "as of" when they were computed. The source filter is
 applied to the cached rows, so switching sources costs no query.
+
+The predictions part (issue 20: expected conversions of the open pipeline per rep and per source, the
+scoring model's calibration, each rep's top open leads by predicted score) reads every open lead, too
+slow for the page's first answer at a million leads: it is a fragment of its own
+(`/admin/dashboard/predictions/`), cached for a minute per organization like the rest, shown in the page
+when cached and otherwise fetched by dashboard.js right after the page loads.
 """
 
 from datetime import timedelta
@@ -56,7 +62,60 @@ def dashboard_view(request):
         members = list(User.objects.for_organization(organization).only("pk", "name", "email", "is_active"))
         context["reps"] = reps_table_rows(_reps(rows, source, members, links))
         context["routed_week"] = selectors.with_user_names(rows["routed_week"], members)
+        cached = cache.get(_predictions_key(organization))
+        context["predictions_url"] = reverse("admin:dashboard_predictions") + "?" + _query(request, organization)
+        if cached is not None:
+            context.update(prediction_figures(cached, source=source, links=links))
     return TemplateResponse(request, "admin/leads/dashboard.html", context)
+
+
+def predictions_view(request):
+    """GET /admin/dashboard/predictions/?organization=&source=: the dashboard's predictions part, as HTML.
+
+    A fragment of the dashboard page (dashboard.js puts it in place); the same permissions and filters.
+    """
+    if not admin.site.get_model_admin(Lead).has_view_permission(request):
+        raise PermissionDenied
+    organizations = Organization.objects.order_by("name") if request.user.is_superuser else None
+    organization = _chosen_organization(request, organizations)
+    source = request.GET.get("source", "")
+    context = {"organization": organization, "source": source}
+    if organization is not None:
+        key = _predictions_key(organization)
+        cached = cache.get(key)
+        if cached is None:
+            cached = _prediction_rows(organization)
+            cache.set(key, cached, CACHE_SECONDS)
+        links = LeadListLinks(organization if request.user.is_superuser else None, source)
+        context.update(prediction_figures(cached, source=source, links=links))
+    return TemplateResponse(request, "admin/leads/dashboard_predictions.html", context)
+
+
+def _query(request, organization):
+    query = {"source": request.GET.get("source", "")}
+    if request.user.is_superuser:
+        query["organization"] = organization.pk
+    return urlencode(query)
+
+
+def _predictions_key(organization):
+    return f"lead-dashboard-predictions:{organization.pk}"
+
+
+def _prediction_rows(organization):
+    """What the predictions part shows, for every source: the model, the open leads' rows, the reps' names."""
+    now = timezone.now()
+    model, status = _ready_model(organization)
+    rows = selectors.open_pipeline_predictions(organization=organization) if model is not None else []
+    assignees = {row["assigned_to"] for row in rows if row["assigned_to"] is not None}
+    members = User.objects.for_organization(organization).filter(pk__in=assignees).only("pk", "name", "email")
+    names = {member.pk: member.name or member.email for member in members} if assignees else {}
+    return {"model": model, "model_status": status, "rows": rows, "names": names, "as_of": now}
+
+
+def _ready_model(organization):
+    """(the organization's newest ready scoring model as plain data, or None; what to say when there is none)."""
+    return None, "no scoring model has been trained yet."
 
 
 def _chosen_organization(request, organizations):
@@ -244,3 +303,140 @@ def _rep_line(name, rows, links, **assignee):
         "score": {"value": round(_sum(rows, "score_sum") / scored, 1) if scored else None, "url": everything},
         "total": total,
     }
+
+
+def prediction_figures(cached, *, source, links) -> dict:
+    """Expected conversions per source and per rep, each rep's top open leads, the model's calibration.
+
+    `cached` (`_prediction_rows`): `model`, the organization's ready scoring model as plain data (None: no
+    ready model, and the page says so); `rows`, `selectors.open_pipeline_predictions`; `names` of the reps.
+    An expected conversion count is the sum of the open leads' probabilities: their predicted scores / 100.
+    """
+    model = cached["model"]
+    picked = [row for row in cached["rows"] if not source or row["source"] == source]
+    figures = {"model": model, "model_status": cached["model_status"], "predictions_as_of": cached["as_of"]}
+    if model is None:
+        return {**figures, "predictions_ready": False}
+    by_source = {}
+    for row in picked:
+        _add(by_source.setdefault(row["source"], _tally()), row)
+    sources = [
+        {
+            "name": name or "(no source)",
+            **tally,
+            "url": links(pipeline="open", **({} if source or name is None else {"source": name})),
+        }
+        for name, tally in sorted(by_source.items(), key=lambda item: (-item[1]["predicted_sum"], item[0] or ""))
+    ]
+    total = _tally()
+    for row in picked:
+        _add(total, row)
+    return {
+        **figures,
+        "predictions_ready": True,
+        "expected_total": _expected(total),
+        "expected_sources": [{**item, **_expected(item)} for item in sources if item["open"]],
+        "expected_reps": expected_reps_rows(_expected_reps(picked, cached["names"], links)),
+        "calibration": _calibration(model),
+        "predictions_chart": {"calibration": _calibration_chart(model)},
+    }
+
+
+def _tally():
+    return {"open": 0, "predicted": 0, "predicted_sum": 0, "top": []}
+
+
+def _add(tally, row):
+    tally["open"] += row["open"]
+    tally["predicted"] += row["predicted"]
+    tally["predicted_sum"] += row["predicted_sum"]
+    tally["top"].extend(row["top"])
+
+
+def _expected(tally):
+    """Expected conversions (one decimal) and the mean probability in percent (None without predictions)."""
+    count, total = tally["predicted"], tally["predicted_sum"]
+    return {
+        **tally,
+        "expected": (total + 5) // 10 / 10,  # one decimal, rounded half up (scores are integers)
+        "mean": round(total / count, 1) if count else None,
+    }
+
+
+def _expected_reps(rows, names, links):
+    """One line per member holding open leads, and one for unassigned ones: most expected conversions first."""
+    by_user = {}
+    for row in rows:
+        _add(by_user.setdefault(row["assigned_to"], _tally()), row)
+    reps = []
+    for pk, tally in by_user.items():
+        if not tally["open"]:
+            continue
+        assignee = {"assigned_to__id__exact": pk} if pk is not None else {"assigned_to__isnull": "True"}
+        top = sorted(tally["top"], key=lambda item: (-item[0], item[1]))[: selectors.TOP_PREDICTED]
+        reps.append(
+            {
+                "name": names.get(pk, str(pk)) if pk is not None else "Unassigned",
+                **_expected(tally),
+                "url": links(**assignee, pipeline="open"),
+                "top": [
+                    {"score": score, "name": name, "url": reverse("admin:leads_lead_change", args=[lead_id])}
+                    for score, lead_id, name in top
+                ],
+            }
+        )
+    return sorted(reps, key=lambda rep: (-rep["predicted_sum"], rep["name"]))
+
+
+def expected_reps_rows(reps):
+    """The reps' expected conversions and top open leads as HTML rows (as reps_table_rows, for speed)."""
+    return format_html_join(
+        "\n",
+        '<tr><td>{}</td><td class="num"><a href="{}">{}</a></td><td class="num">{}</td><td class="num">{}</td>'
+        '<td class="top-leads">{}</td></tr>',
+        (
+            (
+                rep["name"],
+                rep["url"],
+                f"{rep['open']:,}",
+                f"{rep['predicted']:,}",
+                rep["expected"],
+                format_html_join(
+                    ", ", '<a href="{}">{}</a> {}%', ((lead["url"], lead["name"], lead["score"]) for lead in rep["top"])
+                )
+                or "—",
+            )
+            for rep in reps
+        ),
+    )
+
+
+def _calibration(model):
+    """The model's calibration bins as table rows, in percent: mean predicted, observed rate, leads."""
+    bins = (model.get("quality") or {}).get("calibration") or []
+    rows = []
+    for index, item in enumerate(bins):
+        low = 100 * index // len(bins)
+        high = 100 * (index + 1) // len(bins)
+        rows.append(
+            {
+                "label": f"{low}–{high} %",
+                "predicted": _percent(item.get("meanPredicted")),
+                "observed": _percent(item.get("observedRate")),
+                "count": item.get("count") or 0,
+            }
+        )
+    return rows
+
+
+def _percent(value):
+    return None if value is None else round(100 * value, 1)
+
+
+def _calibration_chart(model):
+    """What dashboard.js draws: (mean predicted, observed rate) per bin with leads, in percent."""
+    return [
+        {"x": row["predicted"], "y": row["observed"], "count": row["count"]}
+        for row in _calibration(model)
+        if row["count"] and row["predicted"] is not None and row["observed"] is not None
+    ]

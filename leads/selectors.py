@@ -265,3 +265,57 @@ def with_user_names(week: dict, users) -> dict:
     """The week's figures with each user id replaced by the user's name (or email), from `users`."""
     names = {str(user.pk): user.name or user.email for user in users}
     return {**week, "byUser": [(names.get(str(user_id), user_id), count) for user_id, count in week["byUser"]]}
+
+
+TOP_PREDICTED = 5  # open leads per (assignee, source) that open_pipeline_predictions names
+
+
+def open_pipeline_predictions(*, organization, top: int = TOP_PREDICTED) -> list[dict]:
+    """The open pipeline's predictions (issue 20) per (assignee, source), in one query.
+
+    One row per (assigned_to, source) holding open leads: `open` (active, neither converted nor
+    unqualified), `predicted` (those with a predicted score), `predicted_sum` (the sum of their
+    predicted scores: divided by 100, the expected conversions) and `top`, the `top` open leads with
+    the highest predicted scores as [(predicted score, id, name)], highest first (ties by id).
+
+    On PostgreSQL the database keeps only each group's first `top` (an ordered array_agg, sliced);
+    elsewhere (SQLite: development and tests) the open leads come back and Python groups them.
+    """
+    from django.db import connection
+
+    leads = open_leads(organization=organization).order_by()
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.aggregates import ArrayAgg
+        from django.db.models.functions import JSONArray
+
+        best = ArrayAgg(
+            JSONArray("predicted_score", "id", "name"),
+            order_by=(F("predicted_score").desc(), "id"),
+            filter=Q(predicted_score__isnull=False),
+        )
+        rows = leads.values("assigned_to", "source").annotate(
+            open=Count("pk"),
+            predicted=Count("predicted_score"),
+            predicted_sum=Sum("predicted_score"),
+            top=Func(best, template=f"(%(expressions)s)[1:{int(top)}]"),
+        )
+        return [
+            {**row, "predicted_sum": row["predicted_sum"] or 0, "top": [tuple(item) for item in row["top"] or []]}
+            for row in rows
+        ]
+    groups = {}
+    for assigned_to, source, score, pk, name in leads.values_list(
+        "assigned_to", "source", "predicted_score", "pk", "name"
+    ):
+        row = groups.setdefault(
+            (assigned_to, source),
+            {"assigned_to": assigned_to, "source": source, "open": 0, "predicted": 0, "predicted_sum": 0, "top": []},
+        )
+        row["open"] += 1
+        if score is not None:
+            row["predicted"] += 1
+            row["predicted_sum"] += score
+            row["top"].append((score, str(pk), name))
+    for row in groups.values():
+        row["top"] = sorted(row["top"], key=lambda item: (-item[0], item[1]))[:top]
+    return list(groups.values())

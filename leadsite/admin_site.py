@@ -21,9 +21,13 @@ class LeadsAdminSite(admin.AdminSite):
     enable_nav_sidebar = False
 
     def get_urls(self):
-        from leads.dashboard import dashboard_view  # not at the top: the site is built before the models load
+        from leads.dashboard import dashboard_view, predictions_view  # not at the top: the site is built first
 
-        return [path("dashboard/", self.admin_view(dashboard_view), name="dashboard"), *super().get_urls()]
+        return [
+            path("dashboard/", self.admin_view(dashboard_view), name="dashboard"),
+            path("dashboard/predictions/", self.admin_view(predictions_view), name="dashboard_predictions"),
+            *super().get_urls(),
+        ]
 
     def login(self, request, extra_context=None):
         # Staff land on the dashboard after logging in, unless they were on their way elsewhere.

@@ -45,5 +45,52 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", start);
+  // The predictions part: drawn from its own numbers, once it is in the page.
+  function drawPredictions() {
+    const source = document.getElementById("predictions-data");
+    if (!source || typeof Chart === "undefined") return;
+    const points = JSON.parse(source.textContent).calibration;
+    draw("calibration-chart", {
+      type: "scatter",
+      data: {
+        datasets: [
+          { label: "Observed rate (%)", data: points, borderColor: PALETTE[0], backgroundColor: PALETTE[0], showLine: true, pointRadius: 4 },
+          { label: "Perfect calibration", data: [{ x: 0, y: 0 }, { x: 100, y: 100 }], borderColor: "#b0b0b0", borderDash: [4, 4], showLine: true, pointRadius: 0 },
+        ],
+      },
+      options: {
+        plugins: { legend: { position: "bottom" } },
+        scales: {
+          x: { min: 0, max: 100, title: { display: true, text: "Predicted probability (%)" } },
+          y: { min: 0, max: 100, title: { display: true, text: "Converted (%)" } },
+        },
+      },
+    });
+  }
+
+  // Not cached yet: the part comes from its own URL right after the page, so the page does not wait for it.
+  function loadPredictions() {
+    const box = document.getElementById("predictions");
+    if (!box) return;
+    if (!box.hasAttribute("data-pending")) {
+      drawPredictions();
+      return;
+    }
+    fetch(box.dataset.src, { credentials: "same-origin" })
+      .then((response) => (response.ok && !response.redirected ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        box.innerHTML = html;
+        box.removeAttribute("data-pending");
+        drawPredictions();
+      })
+      .catch(() => {
+        const help = box.querySelector(".help");
+        if (help) help.firstChild.textContent = "The predictions could not be loaded. ";
+      });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    start();
+    loadPredictions();
+  });
 })();
