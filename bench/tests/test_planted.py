@@ -56,3 +56,28 @@ def test_open_share_and_seed():
     rows = lead_rows(uuid.uuid4(), [uuid.uuid4()], 2_000, random.Random(1), 0, customers, open_share=0.0)
     statuses = {row[COLUMNS.index("status")] for row in rows}
     assert statuses == {"converted", "unqualified"}
+
+
+def test_expected_auc_is_the_mean_over_outcomes_drawn_from_the_truth():
+    from itertools import product
+
+    from bench.truth_eval import calibration, expected_auc
+
+    # Three leads (truth, predicted score, 1 lead each): average the AUC over every outcome, by its probability.
+    leads = [(0.9, 80, 1), (0.3, 80, 1), (0.5, 20, 1)]
+    total = weight = 0.0
+    for outcomes in product([0, 1], repeat=3):
+        chance = 1.0
+        for (truth, _, _), converted in zip(leads, outcomes, strict=True):
+            chance *= truth if converted else 1 - truth
+        positives = [s for (_, s, _), y in zip(leads, outcomes, strict=True) if y]
+        negatives = [s for (_, s, _), y in zip(leads, outcomes, strict=True) if not y]
+        pairs = [(p > n) + 0.5 * (p == n) for p in positives for n in negatives]
+        # The expectation is a ratio of expected counts: weight each draw by its number of pairs.
+        total += chance * sum(pairs)
+        weight += chance * len(pairs)
+    assert abs(expected_auc(leads, lambda lead: lead[1]) - total / weight) < 1e-12
+
+    bins = calibration([(0.25, 22, 10), (0.35, 28, 30), (0.9, 95, 5)])
+    assert bins[2] == {"bin": "20–29", "leads": 40, "predicted": 26.5, "true": 32.5}
+    assert bins[9]["leads"] == 5 and bins[0]["leads"] == 0
