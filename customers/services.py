@@ -11,6 +11,7 @@ from leads.lifecycle import UNCONVERTED_VALUES
 from leads.models import Lead
 from leadsite.etags import IfMatch, check_if_match
 from organizations.models import Organization
+from scoring.predictor import predicted_score, usable_model_for
 
 
 def next_customer_number(*, organization_id) -> str:
@@ -128,6 +129,18 @@ def _apply(customer: Customer, data: dict) -> dict:
     return changes
 
 
+# What the scoring model reads of a lead (as leads.services.SCORING_ATTRIBUTES; that module imports this one).
+SCORED_FIELDS = ("source", "email", "phone", "company", "score", "custom_fields", "assigned_to_id", "status")
+
+
+def _scoring_model(organization_id, user):
+    """The organization's ready scoring model or None: no query for a user of the organization (read with it)."""
+    organization = getattr(user, "organization", None)
+    if organization is None or organization.pk != organization_id:
+        organization = Organization.objects.filter(pk=organization_id).first()
+    return usable_model_for(organization) if organization is not None else None
+
+
 @transaction.atomic
 def customer_delete(*, customer: Customer, user, via: str = "api", if_match: IfMatch | None = None) -> None:
     """Delete a customer. Each lead converted into it is unconverted first (leads/lifecycle.py), in the same
@@ -143,11 +156,14 @@ def customer_delete(*, customer: Customer, user, via: str = "api", if_match: IfM
         data = UNCONVERTED_VALUES
         entries = []
         now = timezone.now()
+        model = _scoring_model(customer.organization_id, user)  # open again: scored (scoring/)
         for lead in leads:
             changes = field_changes(lead, data)
             for field, value in data.items():
                 setattr(lead, field, value)
             lead.updated_at = now
+            if model is not None:
+                lead.predicted_score = predicted_score(model, {f: getattr(lead, f) for f in SCORED_FIELDS})
             entries.append(history_entry(lead=lead, action=Action.UNCONVERTED, actor=user, via=via, changes=changes))
             events.append(
                 lead_event(
@@ -161,6 +177,8 @@ def customer_delete(*, customer: Customer, user, via: str = "api", if_match: IfM
             )
         # One UPDATE for all: the CHECK constraint (lead_converted_with_customer) holds before the customer goes.
         Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(**data, updated_at=now, version=F("version") + 1)
+        if model is not None:
+            Lead.objects.bulk_update(leads, ["predicted_score"])
         record_history(entries)
     record_events(events)
     customer.delete()

@@ -30,6 +30,8 @@ from leads.models import Lead, LeadHistory, LeadStatus
 from organizations.emails import normalize_email
 from organizations.models import Organization, User
 from routing.models import AssignmentRule, Method, RuleMember
+from scoring import services as scoring_services
+from scoring.models import ScoringModel
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Organization"
@@ -46,6 +48,7 @@ class Seeded:
     organization: Organization
     members: list[tuple[Member, User]]
     leads: int  # written now; 0 when the organization already had leads
+    scoring_model: ScoringModel | None = None
 
 
 @transaction.atomic
@@ -55,14 +58,21 @@ def seed_demo(*, now: datetime | None = None) -> Seeded:
     organization, _ = Organization.objects.get_or_create(slug=DEMO_SLUG, defaults={"name": DEMO_NAME})
     members = _members(organization)
     if Lead.objects.for_organization(organization).exists():
-        return Seeded(organization, members, 0)
+        return Seeded(organization, members, 0, _scoring_model(organization))
     users = {member.key: user for member, user in members}
     writer = HistoryWriter(organization, users, now)
     for planned in demo_history(now):
         writer.add(planned)
     writer.save()
     _assignment_rules(organization, users)
-    return Seeded(organization, members, len(writer.leads))
+    return Seeded(organization, members, len(writer.leads), _scoring_model(organization))
+
+
+def _scoring_model(organization) -> ScoringModel | None:
+    """The demo's lead scoring model, trained on its history (about a second) unless it has one: `ready` at once."""
+    existing = ScoringModel.objects.for_organization(organization).exclude(status=ScoringModel.Status.TRAINING)
+    model = existing.order_by("-version").first()
+    return model if model is not None else scoring_services.train_now(organization=organization)
 
 
 # The demo's routing, written with its history (not again once an admin has changed it): referrals to

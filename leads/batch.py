@@ -30,7 +30,14 @@ from leads.history import Action, field_changes, history_entry, lead_snapshot, r
 from leads.lifecycle import check_status_change
 from leads.models import Lead, LeadStatus
 from leads.serializers import LeadSerializer, OrganizationUserField
-from leads.services import created_history, email_lock_key, route_unassigned, routing_data
+from leads.services import (
+    created_history,
+    email_lock_key,
+    route_unassigned,
+    routing_data,
+    score_leads,
+    scoring_model,
+)
 from leads.validators import validate_custom_fields
 from leadsite.bulk import COPY_FROM, insert_rows
 from leadsite.errors import Conflict, error_item, flatten_errors
@@ -326,11 +333,16 @@ def build_new_leads(*, organization, user, items: list[BatchItem]) -> list[Lead]
     for item in items:
         item.lead = Lead(organization=organization, **item.validated)
     leads = [item.lead for item in items]
+    # Scored before routing (its rules may read predictedScore), and again if the model reads the assignee.
+    model = scoring_model(organization=organization)
+    score_leads(model, leads)
     # Those without an assignee go to the assignment rules, in one routing step for the batch; _write
     # finds the decisions on the leads (`routing`) for their history and events.
     routed = route_unassigned(organization=organization, leads=leads)
     for lead in leads:
         lead.routing = routed.get(lead.pk)
+    if routed and model is not None and model.uses_assignee:
+        score_leads(model, [lead for lead in leads if lead.pk in routed])
     return leads
 
 
@@ -367,7 +379,8 @@ def _write(*, user, via: str, creates: list[BatchItem], updates: list[BatchItem]
         Lead.objects.bulk_create(new_leads)  # one INSERT, which the query counts see
     changed = []
     if updates:
-        fields = {"updated_at", "version"}
+        fields = {"updated_at", "version", "predicted_score"}
+        model = scoring_model(organization_id=updates[0].lead.organization_id, user=user)
         for item in updates:
             lead, data = item.lead, item.validated
             changes = field_changes(lead, data)
@@ -375,6 +388,7 @@ def _write(*, user, via: str, creates: list[BatchItem], updates: list[BatchItem]
                 setattr(lead, name, value)
             lead.version += 1
             lead.updated_at = now
+            score_leads(model, [lead])
             fields.update(data)
             if changes:
                 changed.append((lead, changes))

@@ -32,8 +32,9 @@ from leads.validators import validate_custom_fields
 from leadsite.errors import Conflict
 from leadsite.etags import IfMatch, check_if_match
 from leadsite.merge_patch import merge_patch
-from organizations.models import User
+from organizations.models import Organization, User
 from routing.services import choose_assignees
+from scoring.predictor import predicted_score, usable_model_for
 
 # Fields a merge fills from the duplicates when the surviving lead has no value.
 MERGE_FILL_FIELDS = ("email", "phone", "company", "source", "assigned_to")
@@ -61,6 +62,33 @@ def _lock_email(organization_id, email: str) -> None:
         with connection.cursor() as cursor:
             key = email_lock_key(organization_id, email)
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+# What the scoring model reads of a lead (scoring/features.py), and its status (resolved leads have no score).
+SCORING_ATTRIBUTES = ("source", "email", "phone", "company", "score", "custom_fields", "assigned_to_id", "status")
+
+
+def scoring_model(*, organization=None, organization_id=None, user=None):
+    """The organization's ready scoring model, or None (no query when it has none).
+
+    The organization comes with the request's user (its model version is read with it); a writer of
+    another organization (a superuser in the admin) or none reads it, one query.
+    """
+    if organization is None:
+        user_organization = getattr(user, "organization", None) if user is not None else None
+        if user_organization is not None and user_organization.pk == organization_id:
+            organization = user_organization
+        else:
+            organization = Organization.objects.filter(pk=organization_id).first()
+    return usable_model_for(organization) if organization is not None else None
+
+
+def score_leads(model, leads) -> None:
+    """Set each lead's predicted_score from its attributes (no query): null without a model or when resolved."""
+    for lead in leads:
+        if model is None and lead.predicted_score is None:
+            continue
+        lead.predicted_score = predicted_score(model, {name: getattr(lead, name) for name in SCORING_ATTRIBUTES})
 
 
 def route_new_leads(*, organization, leads: list[dict]) -> list:
@@ -136,15 +164,22 @@ def lead_create(
                 code="duplicate_email",
                 extra={"existingLeadId": str(existing.pk)},
             )
+    # Scored before routing (whose rules may read predictedScore), again after if the model reads the assignee.
+    lead = Lead(organization=organization, **data)
+    model = scoring_model(organization=organization)
+    score_leads(model, [lead])
     decision = None
     if route and data.get("assigned_to") is None:
-        (decision,) = route_new_leads(organization=organization, leads=[data])
+        (decision,) = route_new_leads(
+            organization=organization, leads=[{**data, "predicted_score": lead.predicted_score}]
+        )
         if decision.user_id is None:
             decision = None
         else:
-            data = {**data, "assigned_to_id": decision.user_id}
-            data.pop("assigned_to", None)
-    lead = Lead.objects.create(organization=organization, **data)
+            lead.assigned_to_id = decision.user_id
+            if model is not None and model.uses_assignee:
+                score_leads(model, [lead])
+    lead.save(force_insert=True)
     changes = created_changes(lead)
     entries = [history_entry(lead=lead, action=Action.CREATED, actor=user, via=via, changes=changes)]
     if decision is not None:
@@ -186,7 +221,7 @@ def lead_update(
             data = {**data, "custom_fields": validate_custom_fields(merged)}
         except ValidationError as exc:
             raise ValidationError({"customFields": exc.detail}) from None
-    changes = _write_fields(lead, data)
+    changes = _write_fields(lead, data, user=user)
     if changes:
         record_history([history_entry(lead=lead, action=Action.UPDATED, actor=user, via=via, changes=changes)])
         record_events([lead_event(Event.Type.LEAD_UPDATED, lead=lead, user=user, via=via, changes=changes)])
@@ -255,7 +290,7 @@ def lead_convert(
             via=via,
         )
     data = {"status": LeadStatus.CONVERTED, "converted_at": timezone.now(), "converted_customer": customer}
-    changes = _write_fields(lead, data)
+    changes = _write_fields(lead, data, user=user)
     record_history([history_entry(lead=lead, action=Action.CONVERTED, actor=user, via=via, changes=changes)])
     events.append(
         lead_event(
@@ -283,7 +318,7 @@ def lead_unconvert(*, lead: Lead, user, via: str = "api", if_match: IfMatch | No
     if lead.status != LeadStatus.CONVERTED:
         raise Conflict("Lead is not converted; there is no conversion to undo.")
     customer_id = lead.converted_customer_id
-    changes = _write_fields(lead, UNCONVERTED_VALUES)
+    changes = _write_fields(lead, UNCONVERTED_VALUES, user=user)
     record_history([history_entry(lead=lead, action=Action.UNCONVERTED, actor=user, via=via, changes=changes)])
     record_events(
         [
@@ -300,13 +335,21 @@ def lead_unconvert(*, lead: Lead, user, via: str = "api", if_match: IfMatch | No
     return lead
 
 
-def _write_fields(lead: Lead, data: dict) -> dict:
-    """Set data's fields (model names) on the locked lead, save them with a new version; returns the changes."""
+def _write_fields(lead: Lead, data: dict, *, user=None) -> dict:
+    """Set data's fields (model names) on the locked lead, save them with a new version; returns the changes.
+
+    The lead is scored again from its new values (predictedScore is derived: not in the history's changes).
+    """
     changes = field_changes(lead, data)
     for field, value in data.items():
         setattr(lead, field, value)
     lead.version += 1
-    lead.save(update_fields=[*data.keys(), "updated_at", "version"])
+    fields = [*data.keys(), "updated_at", "version"]
+    before = lead.predicted_score
+    score_leads(scoring_model(organization_id=lead.organization_id, user=user), [lead])
+    if lead.predicted_score != before:
+        fields.append("predicted_score")
+    lead.save(update_fields=fields)
     return changes
 
 
@@ -366,7 +409,7 @@ def lead_merge(*, lead: Lead, duplicate_ids: list, user, via: str = "api", if_ma
     notes = list(dict.fromkeys(row.notes.strip() for row in everyone if row.notes and row.notes.strip()))
     data["notes"] = "\n\n".join(notes) or None
 
-    changes = _write_fields(lead, data)
+    changes = _write_fields(lead, data, user=user)
     changes["mergedLeadIds"] = {"old": None, "new": [str(d.pk) for d in duplicates]}
     LeadHistory.objects.for_organization(lead.organization_id).filter(lead_id__in=duplicate_ids).update(lead_id=lead.pk)
     Lead.objects.filter(pk__in=duplicate_ids).delete()
@@ -433,6 +476,10 @@ def lead_reassign(*, organization, from_user, to_user, statuses=None, user, via:
             ],
         )
     )
+    model = scoring_model(organization=organization)
+    if model is not None and model.uses_assignee:  # the model reads the assignee: the moved leads' scores change
+        score_leads(model, moved)
+        Lead.objects.bulk_update(moved, ["predicted_score"], batch_size=1000)
     changes = {"assignedTo": {"old": str(from_user.pk), "new": str(to_user.pk)}}
     record_history(
         history_entry(lead=lead, action=Action.REASSIGNED, actor=user, via=via, changes=changes) for lead in moved
@@ -495,7 +542,12 @@ def leads_route(
         )
         results.append((lead, decision, True))
     if moved:
-        Lead.objects.bulk_update(moved, ["assigned_to", "version", "updated_at"], batch_size=1000)
+        fields = ["assigned_to", "version", "updated_at"]
+        model = scoring_model(organization=organization)
+        if model is not None and model.uses_assignee:  # the model reads the assignee: their scores change
+            score_leads(model, moved)
+            fields.append("predicted_score")
+        Lead.objects.bulk_update(moved, fields, batch_size=1000)
         record_history(entries)
         record_events(events)
     return results

@@ -21,6 +21,7 @@ from organizations.views import (
     UserViewSet,
 )
 from routing.views import AssignmentRuleViewSet, DefaultAssigneeView, LeadRoutingViewSet
+from scoring.views import LeadPredictionViewSet, ScoringModelView, ScoringTrainView
 from webhooks.views import DeliveryViewSet, WebhookViewSet
 
 
@@ -35,6 +36,7 @@ class OptionalSlashRouter(SimpleRouter):
 router = OptionalSlashRouter()
 # Before "leads": /leads/route must not read "route" as a lead id.
 router.register("leads", LeadRoutingViewSet, basename="lead-routing")
+router.register("leads", LeadPredictionViewSet, basename="lead-prediction")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
 router.register("customers", CustomerViewSet, basename="customer")
@@ -54,6 +56,8 @@ urlpatterns = [
     re_path(r"^auth/password/?$", PasswordChangeView.as_view(), name="password-change"),
     re_path(r"^me/?$", MeView.as_view(), name="me"),
     re_path(r"^assignment-rules/default/?$", DefaultAssigneeView.as_view(), name="assignment-rules-default"),
+    re_path(r"^scoring/model/?$", ScoringModelView.as_view(), name="scoring-model"),
+    re_path(r"^scoring/model/train/?$", ScoringTrainView.as_view(), name="scoring-model-train"),
     re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
     re_path(r"^readyz/?$", ReadyView.as_view(), name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -27,6 +27,9 @@ class Organization(models.Model):
     default_assignee = models.ForeignKey(
         "organizations.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The version of the organization's scoring model (scoring/) that predicts its leads' predictedScore;
+    # null: none ready. Read with the user on every request, so a write without a model costs no query.
+    scoring_model_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

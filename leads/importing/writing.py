@@ -32,7 +32,7 @@ from leads.importing.results import ErrorReport, ImportResult
 from leads.importing.validation import ImportLeadSerializer, error_messages
 from leads.lifecycle import lifecycle_problem
 from leads.models import Lead, LeadHistory
-from leads.services import created_history, route_unassigned, routing_data
+from leads.services import created_history, route_unassigned, routing_data, score_leads, scoring_model
 from leadsite.bulk import insert_rows
 from leadsite.text import UNSTORABLE_MESSAGE, find_unstorable
 
@@ -414,15 +414,22 @@ class Importer:
     def _write(self, creates: list, updates: list):
         """Write a batch; the caller holds the transaction."""
         now = timezone.now()
+        # Scored in Python from each row's values (no query; none at all without a model), before routing, whose
+        # rules may read predictedScore, and again for the routed leads if the model reads the assignee.
+        model = scoring_model(organization=self.organization)
+        score_leads(model, creates)
         # Set-based: one routing step per batch (the pools locked and read in one query, their state written in one).
         routed = route_unassigned(organization=self.organization, leads=creates) if self.options.route else {}
+        if routed and model is not None and model.uses_assignee:
+            score_leads(model, [lead for lead in creates if lead.pk in routed])
         insert_rows(Lead, creates, now=now)
         if updates:
             changed_fields = {self.model_field_of[name] for _, changes in updates for name in changes}
             for lead, _ in updates:
                 lead.updated_at = now
                 lead.version = F("version") + 1  # the ETag changes (leadsite/etags.py), whoever else wrote it
-            fields = [*changed_fields, "updated_at", "version"]
+            score_leads(model, [lead for lead, _ in updates])
+            fields = [*changed_fields, "updated_at", "version", "predicted_score"]
             Lead.objects.bulk_update([lead for lead, _ in updates], fields, batch_size=1000)
         updated, actor = Action.UPDATED, self.actor
         entries = created_history(leads=creates, routed=routed, actor=actor, via="import")

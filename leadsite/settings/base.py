@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "webhooks",
     "demo",
     "routing",
+    "scoring",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,9 @@ WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT = int(os.environ.get("WEBHOOK_MAX_IN_FLIGHT_P
 
 # Events older than this are deleted by `manage.py purge_events` (run it daily).
 EVENT_RETENTION_DAYS = int(os.environ.get("EVENT_RETENTION_DAYS", "30"))
+# Each organization's lead scoring model is retrained by the task worker when its last training is this old
+# (scoring/tasks.py; docs/scoring.md). 0 turns the schedule off (POST /scoring/model/train still works).
+SCORING_RETRAIN_HOURS = float(os.environ.get("SCORING_RETRAIN_HOURS", "24"))
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("ACCESS_TOKEN_MINUTES", "15"))),

@@ -63,6 +63,7 @@ def test_the_organization_scoped_models_are_the_documented_ones():
         "routing_assignmentrule",
         "routing_rulemember",
         "jobs_job",
+        "scoring_scoringmodel",
     }
 
 

@@ -35,6 +35,8 @@ from organizations.models import Organization, User
 from organizations.tests.factories import OrganizationFactory, UserFactory
 from routing.models import AssignmentRule
 from routing.services import rule_create
+from scoring import features as scoring_features
+from scoring.models import ScoringModel
 from webhooks.models import Delivery, Webhook
 from webhooks.tests.factories import WebhookFactory
 
@@ -81,6 +83,15 @@ def world():
         data={"name": "Alpha Secret Rule", "conditions": {"source": [A_SOURCE]}, "members": [{"user": a_rep}]},
     )
     a.default_assignee = a_rep
+    # A's lead scoring model (scoring/): its coefficients name A's source.
+    a_model = ScoringModel.objects.create(
+        organization=a, version=1, status=ScoringModel.Status.READY, format=scoring_features.FORMAT,
+        feature_set=scoring_features.FEATURE_SET, features=["source"], intercept=-0.5,
+        coefficients={"source": {A_SOURCE: 1.5}}, counts={"leads": 300, "converted": 100, "unqualified": 200},
+        quality={"topFactors": [{"feature": "source", "value": A_SOURCE, "effect": 1.5, "leads": 300}]},
+        trained_at=timezone.now(),
+    )  # fmt: skip
+    a.scoring_model_version = 1
     a.save()
     a_refresh = RefreshToken.for_user(a_admin)
     with transaction.atomic():
@@ -132,6 +143,7 @@ def world():
         "a_rule": a_rule,
         "a_job": a_job,
         "a_import": a_import,
+        "a_model": a_model,
         "b_admin": b_admin,
         "b_user": b_rep,
         "b_lead": b_lead,
@@ -430,6 +442,7 @@ def a_object_of(model, world):
         LeadImport: a_lead_import(world),
         AssignmentRule: world["a_rule"],
         Job: world["a_job"],
+        ScoringModel: world["a_model"],
         DBTaskResult: DBTaskResult.objects.create(
             args_kwargs={"args": [str(world["a_lead"].pk)], "kwargs": {}},
             task_path="leads.tasks.alpha_secret_task",

@@ -29,5 +29,12 @@ class Command(BaseCommand):
         else:
             summary = f"{Lead.objects.for_organization(organization).count():,} leads (already there)"
         self.stdout.write(f"Demo organization: {organization.name} ({organization.slug}), {summary}")
+        model = seeded.scoring_model
+        if model is not None:
+            quality = model.quality or {}
+            self.stdout.write(
+                f"Lead scoring model: version {model.version} {model.status}, learned from {model.counts['leads']:,} "
+                f"resolved leads (held-out AUC {quality.get('rocAuc')}); GET /scoring/model"
+            )
         for _, user in seeded.members:
             self.stdout.write(f"Log in as {user.email} with password {DEMO_PASSWORD} ({user.get_role_display()})")
