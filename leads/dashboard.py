@@ -114,8 +114,35 @@ def _prediction_rows(organization):
 
 
 def _ready_model(organization):
-    """(the organization's newest ready scoring model as plain data, or None; what to say when there is none)."""
-    return None, "no scoring model has been trained yet."
+    """(the model that predicts the organization's leads, as plain data, or None; what to say when there is none).
+
+    That is the ready version `organization.scoring_model_version` names (scoring/). One query reads it with
+    the newer trainings, so that without it the page says why: none yet, training, or too few resolved leads.
+    """
+    from scoring.models import KEEP_VERSIONS, ScoringModel
+
+    Status = ScoringModel.Status
+    rows = list(
+        ScoringModel.objects.for_organization(organization)
+        .order_by("-version")
+        .values("version", "status", "trained_at", "quality", "counts")[: KEEP_VERSIONS + 1]
+    )
+    version = organization.scoring_model_version
+    for row in rows:
+        if version is not None and row["version"] == version and row["status"] == Status.READY:
+            return {key: row[key] for key in ("version", "trained_at", "quality")}, ""
+    if not rows:
+        return None, "no model has been trained yet."
+    if any(row["status"] == Status.TRAINING for row in rows):
+        return None, "a model is being trained; its figures appear here once it is ready."
+    newest = rows[0]
+    if newest["status"] == Status.INSUFFICIENT_DATA:
+        needed = {key: value for key, value in (newest["counts"].get("needed") or {}).items() if value}
+        wanted = ", ".join(
+            f"{value} more {'resolved leads' if key == 'leads' else key}" for key, value in needed.items()
+        )
+        return None, f"too few resolved leads to learn from (it needs {wanted})."
+    return None, "the organization has no ready model."
 
 
 def _chosen_organization(request, organizations):

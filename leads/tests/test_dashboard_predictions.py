@@ -5,15 +5,18 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.db.models import Max
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from conftest import PASSWORD, horizontal_overflow, needs_chromium, screenshot
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
 from leads.tests.test_dashboard import DASHBOARD, figures
-from organizations.models import User
+from organizations.models import Organization, User
 from organizations.tests.factories import UserFactory
+from scoring.models import ScoringModel
 
 PREDICTIONS = reverse("admin:dashboard_predictions")
 # The quality a trained model reports on its held-out leads: ten bins, some empty.
@@ -32,24 +35,20 @@ CALIBRATION = [
 QUALITY = {"rocAuc": 0.8123, "brier": 0.1712, "baselineBrier": 0.2291, "calibration": CALIBRATION, "topFactors": []}
 
 
-MODELS = {}
-
-
-@pytest.fixture(autouse=True)
-def _models(monkeypatch):
-    """Until the scoring app's models are on main, `ready_model` gives an organization its model here."""
-    MODELS.clear()
-    monkeypatch.setattr(
-        "leads.dashboard._ready_model",
-        lambda organization: (MODELS.get(organization.pk), "no scoring model has been trained yet."),
+def ready_model(*, organization, quality, status="ready", counts=None):
+    """A trained model of the organization (as scoring/ stores one); a ready one predicts its leads."""
+    version = (ScoringModel.objects.filter(organization=organization).aggregate(v=Max("version"))["v"] or 0) + 1
+    model = ScoringModel.objects.create(
+        organization=organization,
+        version=version,
+        status=status,
+        quality=quality if status == "ready" else {},
+        counts=counts or {"leads": 2000, "converted": 800, "unqualified": 1200},
+        trained_at=timezone.now() if status != "training" else None,
     )
-
-
-def ready_model(*, organization, quality):
-    from django.utils import timezone
-
-    version = MODELS[organization.pk]["version"] + 1 if organization.pk in MODELS else 1
-    MODELS[organization.pk] = {"version": version, "trained_at": timezone.now(), "quality": quality}
+    if status == "ready":
+        Organization.objects.filter(pk=organization.pk).update(scoring_model_version=version)
+    return model
 
 
 @pytest.fixture
@@ -112,6 +111,30 @@ def test_without_a_ready_model_the_part_says_so_and_draws_nothing(staff_client, 
     page = response.content.decode()
     assert 'id="no-model"' in page and "No ready scoring model" in page
     assert "calibration-chart" not in page and "expected-sources" not in page and "predictions-data" not in page
+
+
+@pytest.mark.parametrize(
+    ("status", "counts", "said"),
+    [
+        (None, None, "no model has been trained yet."),
+        ("training", None, "a model is being trained"),
+        (
+            "insufficient_data",
+            {
+                "leads": 150,
+                "converted": 12,
+                "unqualified": 138,
+                "needed": {"leads": 50, "converted": 8, "unqualified": 0},
+            },
+            "too few resolved leads to learn from (it needs 50 more resolved leads, 8 more converted).",
+        ),
+    ],
+)
+def test_without_a_ready_model_the_part_says_why(staff_client, organization, pipeline, status, counts, said):
+    if status:
+        ready_model(organization=organization, quality={}, status=status, counts=counts)
+    page = predictions(staff_client).content.decode()
+    assert said in page and "calibration-chart" not in page
 
 
 def test_expected_conversions_per_source_and_rep_with_each_reps_top_leads(staff_client, organization, pipeline):
