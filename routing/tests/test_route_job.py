@@ -147,3 +147,21 @@ def test_another_organizations_backlog_is_neither_routed_nor_counted(other_api, 
     assert response.status_code == 200
     assert response.json()["routed"] == 0
     assert not Lead.objects.filter(assigned_to__isnull=False).exists()
+
+
+def test_another_organizations_route_job_neither_sees_nor_routes_ours(
+    api, other_api, other_user, organization, reps, small_limits
+):
+    referrals_rule(organization, reps)
+    ours = unassigned(organization, 7, source="referral")
+    theirs = unassigned(other_user.organization, 7, source="referral")
+    rule_create(organization=other_user.organization, data={"name": "Theirs", "members": [{"user": other_user}]})
+
+    job = other_api.post("/leads/route").json()
+    assert job["total"] == 7
+    run_job.call(job["id"])
+
+    assert Job.objects.get(pk=job["id"]).result["byUser"] == {str(other_user.pk): 7}
+    assert Lead.objects.filter(pk__in=[lead.pk for lead in theirs], assigned_to=other_user).count() == 7
+    assert Lead.objects.filter(pk__in=[lead.pk for lead in ours], assigned_to__isnull=True).count() == 7
+    assert api.get(f"/jobs/{job['id']}").status_code == 404
