@@ -10,7 +10,8 @@ newest 20 %. The stored model is then refitted on all resolved leads. docs/scori
 
 import json
 import uuid
-from collections import Counter, defaultdict
+from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,9 +46,10 @@ def needed(counts: dict) -> dict | None:
 
 @dataclass
 class Tally:
-    """The resolved leads counted by raw values: {(base values, custom items, assignee, converted, held out): n}."""
+    """The resolved leads counted by raw values: {(base values, custom items, assignee): [train converted, train
+    unqualified, held-out converted, held-out unqualified]}."""
 
-    combos: Counter = field(default_factory=Counter)
+    combos: dict = field(default_factory=dict)
     custom_values: dict = field(default_factory=dict)  # key -> distinct string values (until too many)
     custom_leads: Counter = field(default_factory=Counter)  # key -> leads with a value
     too_varied: set = field(default_factory=set)
@@ -67,6 +69,7 @@ def read_resolved(*, organization, total: int) -> Tally:
     email_of_domain = {None: ("none", none), "": ("none", none)}
     band_of = {None: "none", **{score: F.score_band(score) for score in range(0, 101)}}
     assignees = {None: none}
+    shared = {}
     loads = json.loads
     rows = selectors.resolved_leads_oldest_first(organization=organization)
     for index, (status, source, domain, phone, company, score, custom_text, assignee) in enumerate(rows):
@@ -77,6 +80,7 @@ def read_resolved(*, organization, total: int) -> Tally:
         if band is None:
             band = F.score_band(score)
         base = (source or none, *email, yes if phone else no, yes if company else no, band)
+        base = shared.setdefault(base, base)  # one object per distinct tuple: memory grows with them, not leads
         items = ()
         if custom_text and custom_text != "{}":
             custom_fields = loads(custom_text) if isinstance(custom_text, str) else custom_text
@@ -100,76 +104,101 @@ def read_resolved(*, organization, total: int) -> Tally:
                         continue
                 found.append((key, value))
             items = tuple(found)
+            items = shared.setdefault(items, items)
         name = assignees.get(assignee)
         if name is None:
             name = assignees[assignee] = str(uuid.UUID(assignee))
-        combos[(base, items, name, status == "converted", index >= cut)] += 1
+        key = (base, items, name)
+        counts = combos.get(key)
+        if counts is None:
+            counts = combos[key] = [0, 0, 0, 0]
+        counts[(2 if index >= cut else 0) + (0 if status == "converted" else 1)] += 1
     return tally
 
 
 @dataclass
 class Dataset:
-    """Distinct feature combinations with their counts per outcome and slice, and the one-hot columns."""
+    """The rows of the fit as one-hot column indices, with their counts per outcome and slice."""
 
     features: list
     columns: list  # [(feature, value)]
-    rows: list  # [values tuple, in features order]
+    indices: np.ndarray  # rows x len(features): the column of each feature's value, flat (int32)
     counts: np.ndarray  # rows x 4: (train converted, train unqualified, test converted, test unqualified)
     value_counts: dict  # feature -> Counter of values (after rare values became (other))
 
+    @property
+    def rows(self) -> int:
+        return len(self.counts)
+
 
 def build_dataset(tally: Tally, *, with_assignee: bool = True) -> Dataset:
+    """The rows of the fit: each combination's values, rare ones as (other), as column indices with its counts.
+
+    Without the assignee, combinations that become identical are merged (a million leads are a few thousand
+    rows); with it nearly every combination stays distinct, so they are written straight into compact arrays.
+    """
     keys = [
         key for key, n in tally.custom_leads.items() if key not in tally.too_varied and n >= F.CUSTOM_FIELD_MIN_LEADS
     ]
-    keys = sorted(keys, key=lambda key: (-tally.custom_leads[key], key))[: F.CUSTOM_FIELD_MAX_KEYS]
-    features = [*F.BASE_FEATURES, *(F.CUSTOM_PREFIX + key for key in sorted(keys))]
+    keys = sorted(sorted(keys, key=lambda key: (-tally.custom_leads[key], key))[: F.CUSTOM_FIELD_MAX_KEYS])
+    features = [*F.BASE_FEATURES, *(F.CUSTOM_PREFIX + key for key in keys)]
     if with_assignee:
         features.append(F.ASSIGNEE)
-    raw = Counter()
-    for (base, items, assignee, converted, held_out), n in tally.combos.items():
-        custom = dict(items)
-        values = [*base, *(custom.get(key, F.NONE) for key in sorted(keys))]
-        if with_assignee:
-            values.append(assignee)
-        raw[(tuple(values), converted, held_out)] += n
+    none, other = F.NONE, F.OTHER
+
+    def values_of(base, items, assignee):
+        custom = dict(items) if items else {}
+        extra = [custom.get(key, none) for key in keys]
+        return (*base, *extra, assignee) if with_assignee else (*base, *extra)
+
     totals = [Counter() for _ in features]
-    for (values, _, _), n in raw.items():
-        for position, value in enumerate(values):
-            totals[position][value] += n
-    vocab = [{value for value, n in counter.items() if n >= F.MIN_VALUE_COUNT} for counter in totals]
-    grouped = {}
-    for (values, converted, held_out), n in raw.items():
-        mapped = tuple(value if value in vocab[i] else F.OTHER for i, value in enumerate(values))
-        row = grouped.setdefault(mapped, [0, 0, 0, 0])
-        row[(2 if held_out else 0) + (0 if converted else 1)] += n
-    value_counts = defaultdict(Counter)
-    for values, counts in grouped.items():
+    for (base, items, assignee), counts in tally.combos.items():
         n = sum(counts)
-        for feature, value in zip(features, values, strict=True):
-            value_counts[feature][value] += n
-    columns = [(feature, value) for feature in features for value in sorted(value_counts.get(feature, {}))]
-    rows = list(grouped)
-    return Dataset(
-        features=features,
-        columns=columns,
-        rows=rows,
-        counts=np.array([grouped[row] for row in rows], dtype=np.float64).reshape(len(rows), 4),
-        value_counts=value_counts,
-    )
+        for position, value in enumerate(values_of(base, items, assignee)):
+            totals[position][value] += n
+    value_counts = {}
+    for feature, counter in zip(features, totals, strict=True):
+        kept = Counter({value: n for value, n in counter.items() if n >= F.MIN_VALUE_COUNT})
+        rare = sum(n for value, n in counter.items() if n < F.MIN_VALUE_COUNT)
+        if rare:
+            kept[other] += rare
+        value_counts[feature] = kept
+    columns = [(feature, value) for feature in features for value in sorted(value_counts[feature])]
+    column_of = [{value: columns.index((feature, value)) for value in value_counts[feature]} for feature in features]
+    width = len(features)
+    if not with_assignee:
+        grouped = {}
+        for (base, items, assignee), counts in tally.combos.items():
+            row = tuple(
+                column_of[i].get(value, column_of[i].get(other))
+                for i, value in enumerate(values_of(base, items, assignee))
+            )
+            kept = grouped.get(row)
+            if kept is None:
+                grouped[row] = list(counts)
+            else:
+                for i in range(4):
+                    kept[i] += counts[i]
+        indices = np.array(list(grouped), dtype=np.int32).reshape(len(grouped), width)
+        counts = np.array(list(grouped.values()), dtype=np.float64).reshape(len(grouped), 4)
+        return Dataset(features, columns, indices.ravel(), counts, value_counts)
+    flat, flat_counts = array("i"), array("d")
+    for (base, items, assignee), counts in tally.combos.items():
+        flat.extend(
+            column_of[i].get(value, column_of[i].get(other)) for i, value in enumerate(values_of(base, items, assignee))
+        )
+        flat_counts.extend(counts)
+    indices = np.frombuffer(flat, dtype=np.int32)
+    counts = np.frombuffer(flat_counts, dtype=np.float64).reshape(len(flat_counts) // 4, 4)
+    return Dataset(features, columns, indices, counts, value_counts)
 
 
 def one_hot(dataset: Dataset) -> sparse.csr_matrix:
-    index = {column: i for i, column in enumerate(dataset.columns)}
+    """The rows as a sparse 0/1 matrix, one column per (feature, value)."""
     width = len(dataset.features)
-    cols = [
-        index[(feature, value)]
-        for values in dataset.rows
-        for feature, value in zip(dataset.features, values, strict=True)
-    ]
-    indptr = np.arange(0, len(dataset.rows) * width + 1, width)
-    data = np.ones(len(cols))
-    return sparse.csr_matrix((data, np.array(cols), indptr), shape=(len(dataset.rows), len(dataset.columns)))
+    indptr = np.arange(0, dataset.rows * width + 1, width, dtype=np.int64)
+    data = np.ones(len(dataset.indices))
+    return sparse.csr_matrix((data, dataset.indices, indptr), shape=(dataset.rows, len(dataset.columns)))
 
 
 def _fit(X, positives, negatives):
@@ -246,18 +275,21 @@ def train(*, organization, counts: dict) -> Trained:
     total = counts["converted"] + counts["unqualified"]
     tally = read_resolved(organization=organization, total=total)
 
+    # One dataset at a time (memory): without the assignee, then with it; the one kept is refitted below.
+    dataset = build_dataset(tally, with_assignee=False)
+    X = one_hot(dataset)
+    quality = held_out_quality(dataset, X)
     with_assignee = build_dataset(tally, with_assignee=True)
-    without = build_dataset(tally, with_assignee=False)
-    X_with, X_without = one_hot(with_assignee), one_hot(without)
+    X_with = one_hot(with_assignee)
     quality_with = held_out_quality(with_assignee, X_with)
-    quality_without = held_out_quality(without, X_without)
+    del tally
     gain = None
-    if quality_with["rocAuc"] is not None and quality_without["rocAuc"] is not None:
-        gain = round(quality_with["rocAuc"] - quality_without["rocAuc"], 4)
+    if quality_with["rocAuc"] is not None and quality["rocAuc"] is not None:
+        gain = round(quality_with["rocAuc"] - quality["rocAuc"], 4)
     use_assignee = gain is not None and gain >= ASSIGNEE_MIN_AUC_GAIN
-    dataset, X, quality = (
-        (with_assignee, X_with, quality_with) if use_assignee else (without, X_without, quality_without)
-    )
+    if use_assignee:
+        dataset, X, quality = with_assignee, X_with, quality_with
+    del with_assignee, X_with
 
     positives = dataset.counts[:, 0] + dataset.counts[:, 2]
     negatives = dataset.counts[:, 1] + dataset.counts[:, 3]
