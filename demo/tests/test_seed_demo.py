@@ -176,6 +176,15 @@ def test_the_dashboard_shows_weekly_trends_conversion_and_reps():
     weekly = LeadWeekTally.objects.for_organization(organization).aggregate(n=Sum("leads"))["n"]
     assert tallied == weekly == Lead.objects.for_organization(organization).count()
 
+    # Its model is ready, so the predictions part shows the pipeline's expected conversions and the calibration.
+    part = client.get(reverse("admin:dashboard_predictions")).content.decode()
+    open_leads = Lead.objects.for_organization(organization).filter(status__in=OPEN, is_active=True)
+    expected = sum(open_leads.exclude(predicted_score=None).values_list("predicted_score", flat=True))
+    assert expected and f'id="expected-total">{(expected + 5) // 10 / 10}<' in part
+    assert 'id="calibration-chart"' in part and "No ready scoring model" not in part
+    for name in ("Maria Lopez", "James Okafor", "Priya Raman", "Tom Becker"):
+        assert f"<tr><td>{name}</td>" in part.split('id="expected-reps"')[1]
+
 
 def conversion_rate(leads):
     converted = sum(1 for lead in leads if lead.status == LeadStatus.CONVERTED)
