@@ -11,7 +11,8 @@ leads.services.lead_create (as POST /leads after validation); the import is impo
 of a generated CSV, `--no-routing` for the runs without. Prints medians, ratios and the load average;
 for the import also the importing process's CPU time, less disturbed by a loaded machine than its wall time.
 `--open-leads N` then gives each rep N open leads and times creates again: least_loaded and maxOpen
-count each member's open leads on every decision, so that cost grows with them.
+read each member's open leads on every decision, summed from the tallies (leads/tallies.py); then
+again with one tally row a lead, as single creates leave them until a compaction.
 """
 
 import argparse
@@ -90,6 +91,22 @@ def time_with_open_leads(organization, reps, count, creates):
     for route in (True, False):
         ms, queries = time_creates(organization, creates, route)
         print(f"create with {count:,} open leads a rep, routing {'on ' if route else 'off'}: median {ms:.2f} ms")
+    # Routing sums a member's open leads from the tallies; single creates add a tally row each until
+    # tallies.compact folds them (a dashboard view, an import): the worst case is one row a lead.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO leads_leadtally (organization_id, assigned_to_id, source, status, is_active, band, leads,"
+            " score_sum, folded) SELECT organization_id, assigned_to_id, source, status, is_active, 'unscored', 1, 0,"
+            " false FROM leads_lead WHERE organization_id = %s AND name LIKE 'Open %%'",
+            [organization.pk],
+        )
+        cursor.execute(
+            "DELETE FROM leads_leadtally WHERE organization_id = %s AND leads > 1 AND assigned_to_id IS NOT NULL",
+            [organization.pk],
+        )
+        cursor.execute("ANALYZE leads_leadtally")
+    ms, queries = time_creates(organization, creates, True)
+    print(f"create with {count:,} open leads a rep in one tally row each (none folded), routing on: median {ms:.2f} ms")
     empty_tables()
 
 

@@ -29,8 +29,6 @@ from organizations.models import Organization, User
 
 PERIODS = (30, 90, 365)
 CACHE_SECONDS = 60
-# Rows the tallies' triggers added that the page reads before it folds them (leads/tallies.py): a few ms.
-COMPACT_AFTER = 5000
 BANDS = [*SCORE_BANDS, "unscored"]
 BAND_LABELS = {band: f"{band.capitalize()} ({low}–{high})" for band, (low, high) in SCORE_BANDS.items()}
 BAND_LABELS["unscored"] = "Unscored"
@@ -172,7 +170,7 @@ def _cached_rows(organization, period):
         now = timezone.now()
         rows = selectors.lead_dashboard_rows(organization=organization, days=period, now=now)
         rows["routed_week"] = selectors.routed_this_week(organization=organization, today=timezone.localdate(now))
-        if rows.pop("unfolded_tally_rows") > COMPACT_AFTER:
+        if rows.pop("unfolded_tally_rows") > tallies.COMPACT_AFTER:
             tallies.compact(organization_id=organization.pk)
         cached = (rows, now)
         cache.set(key, cached, CACHE_SECONDS)

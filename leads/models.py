@@ -174,7 +174,12 @@ class LeadTally(models.Model):
     objects = OrganizationScopedQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["organization"], name="leadtally_org_idx")]
+        # With the assignee: routing sums a user's open leads here on every decision (selectors.open_leads_count_of).
+        indexes = [
+            models.Index(fields=["organization", "assigned_to"], name="leadtally_org_assignee_idx"),
+            # The rows not folded yet, which the task worker's sweep counts to find what to compact.
+            models.Index(fields=["organization"], condition=models.Q(folded=False), name="leadtally_unfolded_idx"),
+        ]
 
     def __str__(self):
         return f"{self.leads:+} {self.status} {self.source} {self.band}"

@@ -20,6 +20,7 @@ adds one grouped INSERT); SQLite has only row triggers. Migration leads/0015 ins
 
 from django.db import connection as default_connection
 from django.db import transaction
+from django.db.models import Count
 
 from leads.models import SCORE_BANDS, LeadTally
 
@@ -164,6 +165,28 @@ def rebuild(connection=default_connection):
 def rebuild_sql(vendor) -> list[str]:
     recount = _insert_both([("r", 1, " FROM leads_lead AS r")], vendor, folded=True)
     return ["DELETE FROM leads_leadtally", "DELETE FROM leads_leadweektally", *recount]
+
+
+# An organization's rows are folded once the triggers have added this many: by the dashboard when it
+# reads them, and by the task worker's sweep (`compact_where_due`), since routing sums a member's rows
+# on every decision (leads.selectors.open_leads_count_of).
+COMPACT_AFTER = 5000
+
+
+def compact_where_due() -> list:
+    """Compact every organization with more than COMPACT_AFTER unfolded rows (index leadtally_unfolded_idx)."""
+    due = (
+        LeadTally.objects.filter(folded=False)
+        .order_by()
+        .values("organization_id")
+        .annotate(rows=Count("pk"))
+        .filter(rows__gt=COMPACT_AFTER)
+        .values_list("organization_id", flat=True)
+    )
+    due = list(due)
+    for organization_id in due:
+        compact(organization_id=organization_id)
+    return due
 
 
 def compact(*, organization_id, connection=default_connection):

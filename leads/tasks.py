@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from jobs.leases import LostTask, on_sweep, on_worker_lost
 from jobs.models import Job
 from jobs.services import JobFailed, job_progress, register_runner
+from leads import tallies
 from leads.lead_imports import lead_import_claim, lead_import_run
 from leads.models import LeadImport
 from leads.services import lead_reassign
@@ -60,6 +61,21 @@ def fail_imports_whose_request_died(now) -> None:
         finished_at=now,
         failure="The web request running this import ended before the import did (its process was stopped).",
     )
+
+
+# The tallies' sweep looks for organizations to compact at most this often (one indexed count of the unfolded rows).
+TALLY_SWEEP_EVERY = timedelta(minutes=1)
+_tallies_swept_at = None
+
+
+@on_sweep
+def compact_tallies_when_due(now) -> None:
+    """Fold the tally rows of organizations that single writes have piled up (routing sums them on every decision)."""
+    global _tallies_swept_at
+    if _tallies_swept_at is not None and now - _tallies_swept_at < TALLY_SWEEP_EVERY:
+        return
+    _tallies_swept_at = now
+    tallies.compact_where_due()
 
 
 # -- Reassign as a job ------------------------------------------------------------------------------

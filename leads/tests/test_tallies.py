@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db.models import OuterRef
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -175,7 +176,7 @@ def test_rebuild_recounts_after_writes_that_bypassed_the_triggers(organization, 
 
 
 def test_the_dashboard_folds_the_tallies_once_they_pile_up(organization, admin, leads, monkeypatch):
-    monkeypatch.setattr("leads.dashboard.COMPACT_AFTER", 10)
+    monkeypatch.setattr("leads.tallies.COMPACT_AFTER", 10)
     for score in range(30):
         Lead.objects.filter(pk=leads[0].pk).update(score=score)
     assert LeadTally.objects.filter(organization=organization).count() > 30
@@ -187,6 +188,39 @@ def test_the_dashboard_folds_the_tallies_once_they_pile_up(organization, admin, 
     assert LeadTally.objects.filter(organization=organization).count() == key_count(keys)
     cache.clear()
     assert staff.get(reverse("admin:dashboard")).context["total"] == len(leads)
+
+
+def test_the_task_worker_folds_the_tallies_of_organizations_that_piled_up(organization, leads, monkeypatch):
+    from leads.tasks import compact_tallies_when_due
+
+    monkeypatch.setattr("leads.tallies.COMPACT_AFTER", 10)
+    monkeypatch.setattr("leads.tasks._tallies_swept_at", None)
+    quiet = OrganizationFactory()
+    LeadFactory(organization=quiet)
+    for score in range(30):
+        Lead.objects.filter(pk=leads[0].pk).update(score=score)
+    quiet_rows = LeadTally.objects.filter(organization=quiet).count()
+
+    compact_tallies_when_due(timezone.now())
+
+    keys, _ = tallied(organization)
+    assert LeadTally.objects.filter(organization=organization).count() == key_count(keys)
+    assert not LeadTally.objects.filter(organization=organization, folded=False).exists()
+    assert_tallies_match(organization)
+    assert LeadTally.objects.filter(organization=quiet).count() == quiet_rows  # under the threshold: left alone
+
+
+def test_routing_reads_a_members_open_leads_from_the_tallies(organization, leads):
+    from leads.selectors import open_lead_counts, open_leads_count_of
+
+    rep = UserFactory(organization=organization)
+    mine = LeadFactory.create_batch(5, organization=organization, assigned_to=rep, status=LeadStatus.NEW)
+    Lead.objects.filter(pk=mine[0].pk).update(status=LeadStatus.UNQUALIFIED)
+    Lead.objects.filter(pk=mine[1].pk).update(is_active=False)
+    LeadFactory(organization=OrganizationFactory(), assigned_to=rep)  # counted for its own organization only
+
+    counted = User.objects.filter(pk=rep.pk).annotate(n=open_leads_count_of(OuterRef("pk"), organization=organization))
+    assert counted.get().n == 3 == open_lead_counts(organization=organization, user_ids=[rep.pk])[rep.pk]
 
 
 def test_weeks_start_on_monday_in_utc(organization):
