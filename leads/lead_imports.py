@@ -13,7 +13,7 @@ import time
 
 from django.db import transaction
 from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Coalesce, Concat, Greatest
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -281,8 +281,12 @@ class _ProgressOnTheRow:
         self.saved = time.monotonic()
         LeadImport.objects.filter(pk=self.lead_import.pk).update(rows=rows, position=position)
 
-    def committing(self, result, batch, rows):
-        """In the batch's transaction (before the importer adds `batch` to `result`)."""
+    def committing(self, result, batch, rows, position=None):
+        """In the batch's transaction (before the importer adds `batch` to `result`).
+
+        Rows read and the position go with the counts, so that a reader never sees a batch's leads
+        counted beside the progress of before it (they are also saved every `interval` s, ahead).
+        """
         reasons = result.reasons + batch.reasons
         examples = {**batch.examples, **result.examples}
         counts = {name: getattr(result, name) + getattr(batch, name) for name in COUNTS}
@@ -290,6 +294,8 @@ class _ProgressOnTheRow:
             pk=self.lead_import.pk, status=Status.RUNNING, committed_rows=result.committed_rows
         ).update(
             committed_rows=result.committed_rows + rows,
+            rows=Greatest(F("rows"), result.committed_rows + rows),
+            **({} if position is None else {"position": Greatest(F("position"), position)}),
             error_report=Concat(F("error_report"), Value(self.report.take())),
             reasons=[
                 {"field": f, "code": c, "message": examples[(f, c)], "rows": n} for (f, c), n in reasons.most_common()

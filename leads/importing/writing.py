@@ -225,7 +225,7 @@ class Importer:
         """In the batch's transaction: a progress that keeps where a run stands commits it with the batch."""
         committing = getattr(self.progress, "committing", None)
         if committing is not None:
-            committing(self.result, batch, rows)
+            committing(self.result, batch, rows, position=self.position())
 
     @property
     def unknown_columns(self) -> list:

@@ -207,3 +207,26 @@ def test_another_organizations_imports_and_error_reports_are_not_found(api, othe
         assert other_api.get(path).status_code == 404
     assert other_api.post(f"/imports/{import_id}/cancel").status_code == 404
     assert other_api.get("/imports").json()["data"] == []
+
+
+def test_each_committed_batch_shows_its_rows_read_and_progress_with_its_counts(api, monkeypatch):
+    """A reader polling GET /imports/{id} never sees a batch's leads counted beside the progress of before it."""
+    rows = 12_000  # three batches of 5,000 at most
+    content = "name,email\n" + "".join(f"Lead {n},lead{n}@x.test\n" for n in range(rows))
+    import_id = post_import(api, content=content).json()["id"]
+    monkeypatch.setattr(lead_imports._ProgressOnTheRow, "update", lambda *args, **kwargs: None)  # no saves between
+    seen = []
+    committing = lead_imports._ProgressOnTheRow.committing
+
+    def committing_then_read(self, *args, **kwargs):
+        committing(self, *args, **kwargs)
+        seen.append(api.get(f"/imports/{import_id}").json())  # in the batch's transaction, as it will commit
+
+    monkeypatch.setattr(lead_imports._ProgressOnTheRow, "committing", committing_then_read)
+
+    run(import_id)
+
+    assert [shown["created"] for shown in seen] == [5_000, 10_000, 12_000]
+    for shown in seen:
+        assert shown["rowsRead"] >= shown["created"] and 0 < shown["progress"] <= 100
+    assert seen[0]["progress"] < seen[1]["progress"] < 100
