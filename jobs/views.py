@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -6,20 +6,18 @@ from rest_framework.response import Response
 from jobs import services
 from jobs.models import Job
 from jobs.serializers import JobSerializer
-from leadsite.api import ErrorSerializer, PageLimitPagination
+from leadsite.api import PageLimitPagination
 from leadsite.parameters import CheckedParametersMixin
+from leadsite.schema import error_responses
 from organizations.scoping import OrganizationScopedViewSetMixin
 
-
-def _errors(*codes):
-    descriptions = {
+_errors = error_responses(
+    {
         400: "Invalid input",
-        401: "Missing or invalid token",
         403: "Your role does not allow this action",
-        404: "Not found in your organization",
         409: "The job has ended",
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+)
 
 
 @extend_schema_view(

@@ -9,7 +9,7 @@ import uuid
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ErrorDetail
@@ -19,8 +19,9 @@ from rest_framework.response import Response
 
 from leads import lead_imports
 from leads.models import LeadImport
-from leadsite.api import ErrorSerializer, PageLimitPagination, TimestampField
+from leadsite.api import PageLimitPagination, TimestampField
 from leadsite.parameters import CheckedParametersMixin
+from leadsite.schema import error_responses
 from organizations.models import User
 from organizations.scoping import OrganizationScopedViewSetMixin
 
@@ -217,16 +218,14 @@ class CsvRenderer(BaseRenderer):
         return data if isinstance(data, str | bytes) else json.dumps(data)
 
 
-def _errors(*codes):
-    descriptions = {
+_errors = error_responses(
+    {
         400: "Invalid input (every mistake at once)",
-        401: "Missing or invalid token",
         403: "Your role does not allow this action",
-        404: "Not found in your organization",
         409: "The import has ended",
         413: "The file is larger than 50 MB",
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+)
 
 
 @extend_schema_view(

@@ -15,6 +15,20 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "24 hours.",
 )
 
+# What every authenticated route's 401 and 404 mean; a view module adds its own 400, 403, 409 and so on.
+COMMON_ERROR_DESCRIPTIONS = {401: "Missing or invalid token", 404: "Not found in your organization"}
+
+
+def error_responses(descriptions: dict):
+    """A view module's `_errors(*codes)`: the documented error answers of those codes, in the API's error format."""
+    described = {**COMMON_ERROR_DESCRIPTIONS, **descriptions}
+
+    def errors(*codes):
+        return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
+
+    return errors
+
+
 # The schema and docs pages keep their slash; every API route also answers without one.
 PATHS_WITH_SLASH = ("/api/",)
 

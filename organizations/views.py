@@ -10,6 +10,7 @@ from leadsite.errors import ErrorSerializer
 from leadsite.filters import FilterWhenAskedBackend
 from leadsite.pagination import PageLimitPagination
 from leadsite.parameters import CheckedParametersMixin
+from leadsite.schema import error_responses
 from leadsite.sorting import SortBackend
 from leadsite.throttling import (
     CountFailedAttemptsMixin,
@@ -140,15 +141,13 @@ class PasswordChangeView(CheckedParametersMixin, CountFailedAttemptsMixin, APIVi
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
-def _errors(*codes):
-    descriptions = {
+_errors = error_responses(
+    {
         400: "Invalid input",
-        401: "Missing or invalid token",
         403: "Only an organization admin may do this",
-        404: "Not found in your organization",
         409: "It would leave the organization without an active admin",
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+)
 
 
 class MeView(CheckedParametersMixin, APIView):

@@ -12,11 +12,11 @@ from leads.filters import LeadFilter
 from leads.models import Lead
 from leads.serializers import LeadSerializer
 from leads.services import lead_routing_attributes
-from leadsite.errors import ErrorSerializer
 from leadsite.filters import FilterWhenAskedBackend
 from leadsite.pagination import PageLimitPagination
 from leadsite.parameters import CheckedParametersMixin
 from leadsite.partial_put import PartialPutMixin
+from leadsite.schema import error_responses
 from organizations.models import User
 from organizations.permissions import IsOrganizationAdmin, IsOrganizationMember
 from organizations.scoping import OrganizationScopedViewSetMixin
@@ -34,15 +34,12 @@ from routing.serializers import (
     SimulateSerializer,
 )
 
-
-def _errors(*codes):
-    descriptions = {
+_errors = error_responses(
+    {
         400: "Invalid input (every mistake named)",
-        401: "Missing or invalid token",
         403: "Only an organization admin may change assignment rules",
-        404: "Not found in your organization",
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+)
 
 
 def _rule_data(validated: dict) -> dict:

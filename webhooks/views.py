@@ -1,28 +1,25 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from leadsite.errors import ErrorSerializer
 from leadsite.pagination import PageLimitPagination
 from leadsite.parameters import CheckedParametersMixin
 from leadsite.partial_put import PartialPutMixin
+from leadsite.schema import error_responses
 from organizations.permissions import MayManageWebhooks
 from organizations.scoping import OrganizationScopedViewSetMixin
 from webhooks import selectors, services
 from webhooks.models import Delivery, Webhook
 from webhooks.serializers import DeliverySerializer, WebhookSerializer, WebhookWithSecretSerializer
 
-
-def _errors(*codes):
-    descriptions = {
+_errors = error_responses(
+    {
         400: "Invalid input",
-        401: "Missing or invalid token",
         403: "Only an organization admin may manage webhooks",
-        404: "Not found in your organization",
         409: "The webhook is disabled, or an attempt is in flight",
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+)
 
 
 @extend_schema_view(
