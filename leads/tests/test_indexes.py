@@ -49,6 +49,9 @@ POSTGRES_ONLY = {"lead_org_phone_digits_idx", "lead_search_trgm"}
 
 WALK = ("seqscan", "sort", "bitmapscan")  # what a list page's plan may not use: it walks an index in order
 LOOKUP = ("seqscan",)  # a look-up may use the index any way
+# The top scorers (ORDER BY score DESC, id DESC LIMIT 5): on a few rows a bitmap scan of any index with the
+# organization first costs the same as another, and the planner picked lead_org_assignee_idx now and then.
+TOP = ("seqscan", "bitmapscan")
 BITMAP = ("seqscan", "indexscan", "indexonlyscan")  # a filter the planner answers from an index's matches
 
 SORT_CASES = [
@@ -207,7 +210,7 @@ REQUEST_CASES = [
     ("get", "/leads?lastContactedBefore=2010-01-01T00:00:00Z", None, "SELECT", BITMAP, "lead_lastcontacte_idx"),
     ("get", "/leads/by-source/referral", None, "SELECT", LOOKUP, "lead_source_idx"),
     ("get", "/leads/assigned-to/{user}", None, "SELECT", LOOKUP, "lead_org_assignee_idx"),
-    ("get", "/leads/stats/scoring", None, "SELECT", LOOKUP, "lead_score_idx"),
+    ("get", "/leads/stats/scoring", None, "SELECT", TOP, "lead_score_idx"),
     ("get", "/leads/{lead}", None, "SELECT", LOOKUP, "leads_lead_pkey"),
     ("get", "/customers/{customer}", None, "SELECT", LOOKUP, "lead_converted_customer_idx"),
     ("post", "/leads", {"name": "New", "email": "{email}"}, "SELECT", LOOKUP, "lead_org_email_lower_idx"),
